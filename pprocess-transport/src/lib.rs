@@ -1,1 +1,72 @@
-//! x
+//! Fork-based processes and framed channels over socketpairs and pipes:
+//! pprocess's `start`, `create`, `exit`, `waitall` and channels, for Rust.
+//!
+//! # Quick start
+//!
+//! ```
+//! use pprocess_transport::start;
+//!
+//! // The closure runs in a forked child, with everything the parent had in
+//! // memory; only messages cross the channel.
+//! let data = vec![1u64, 2, 3];
+//! let mut ch = start(move |ch| ch.send(&data.iter().sum::<u64>()))?;
+//! assert_eq!(ch.receive::<u64>()?, 6);
+//! ch.close()?; // waits for the child
+//! # Ok::<(), pprocess_core::Error>(())
+//! ```
+//!
+//! # Processes
+//!
+//! [`start`] forks a child that runs a closure and ends; [`create`] forks
+//! and tells the caller which side it is on ([`Fork`]); [`exit`] ends a
+//! child; [`waitall`] reaps every child not reaped yet. [`Builder`] chooses
+//! the transport, the codec and the frame limit.
+//!
+//! # Channels and codecs
+//!
+//! A [`Channel`] sends and receives any serde type as length-prefixed
+//! frames (see `pprocess_core::frame`). The codec is a type parameter:
+//! [`MessagePack`] by default, [`Json`] with the `json` feature (on by
+//! default). The transport is chosen when the channel is made:
+//! [`SocketPair`] by default, or [`Pipe`].
+//!
+//! # Errors from children
+//!
+//! A child whose closure panics or returns an error sends a remote-error
+//! frame; the parent's receive returns
+//! [`Error::Remote`](pprocess_core::Error::Remote) with the child's pid.
+//! A child that dies mid-message gives
+//! [`Error::Truncated`](pprocess_core::Error::Truncated); one that hangs up
+//! between messages gives [`Error::Closed`](pprocess_core::Error::Closed).
+//!
+//! # Fork safety
+//!
+//! See [`start`]. In short: stdio is flushed before each fork, a child
+//! closes every channel it inherited but its own, every descriptor is
+//! close-on-exec, and a child never returns into the caller's code.
+//!
+//! # Features
+//!
+//! - `json` (default): the [`Json`] codec.
+#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
+
+mod channel;
+mod codec;
+mod framing;
+mod process;
+mod registry;
+mod sys;
+mod transport;
+
+pub use channel::Channel;
+#[cfg(feature = "json")]
+pub use codec::Json;
+pub use codec::MessagePack;
+pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
+pub use process::{
+    Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, num_cores, start,
+    thread_count, waitall,
+};
+pub use registry::{track_fd, untrack_fd};
+pub use transport::{Pipe, SocketPair, TransportKind};

@@ -1,0 +1,549 @@
+//! `Channel`: typed, framed messages over a transport.
+
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant};
+
+use pprocess_core::frame::encode_header;
+use pprocess_core::{
+    Codec, DEFAULT_MAX_FRAME, Error, ExitStatus, FrameKind, HEADER_LEN, Pid, Process, RemoteError,
+    Result, Transport,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::MessagePack;
+use crate::framing::ReadBuf;
+use crate::process::Child;
+use crate::sys;
+
+/// Queued output is written once it reaches this size, so a batch of small
+/// frames costs one system call per 64 KiB.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// A write buffer larger than this is released after it has been written.
+const KEEP_WRITE_CAPACITY: usize = 64 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ReadState {
+    Open,
+    /// End of file or an end-of-stream frame: nothing more will arrive.
+    Ended,
+    /// A framing error left the byte stream out of sync.
+    Broken(String),
+}
+
+/// How long a receive may wait.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    Forever,
+    Never,
+    Until(Instant),
+}
+
+/// One end of a connection to another process, carrying typed messages.
+///
+/// Messages are any serde type, encoded by the codec `C` (MessagePack by
+/// default) and sent as length-prefixed frames. In the parent, a channel
+/// made by [`start`](crate::start) or [`create`](crate::create) also owns
+/// the child process: [`Channel::pid`], [`Channel::wait`] and
+/// [`Channel::close`] reach it.
+///
+/// # Examples
+///
+/// ```
+/// use pprocess_transport::start;
+///
+/// // The closure runs in a forked child; it gets the child's end.
+/// let mut ch = start(|ch| {
+///     let n: u64 = ch.receive()?;
+///     ch.send(&(n * 2))
+/// })?;
+/// ch.send(&21u64)?;
+/// assert_eq!(ch.receive::<u64>()?, 42);
+/// assert!(ch.close()?.unwrap().success()); // reaps the child
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+///
+/// Both ends can also live in one process, which is how most tests run:
+///
+/// ```
+/// use pprocess_transport::Builder;
+///
+/// let (mut a, mut b) = Builder::<pprocess_transport::Json>::new().channel_pair()?;
+/// a.send(&Some("x"))?;
+/// assert_eq!(b.receive::<Option<String>>()?, Some("x".to_string()));
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+pub struct Channel<C = MessagePack> {
+    transport: Box<dyn Transport>,
+    read: ReadBuf,
+    read_state: ReadState,
+    write: Vec<u8>,
+    /// Bytes of `write` already written (non-blocking flushes only).
+    written: usize,
+    max_frame: usize,
+    nonblocking: bool,
+    child: Option<Child>,
+    _codec: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for Channel<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("transport", &self.transport)
+            .field("child", &self.child)
+            .field("buffered_in", &self.read.pending())
+            .field("buffered_out", &(self.write.len() - self.written))
+            .field("max_frame", &self.max_frame)
+            .finish()
+    }
+}
+
+impl<C: Codec> Channel<C> {
+    /// Wraps a transport. Use this to run a channel over a transport of your
+    /// own; [`Builder`](crate::Builder) makes the standard ones.
+    pub fn new(transport: Box<dyn Transport>) -> Self {
+        Channel {
+            transport,
+            read: ReadBuf::default(),
+            read_state: ReadState::Open,
+            write: Vec::new(),
+            written: 0,
+            max_frame: DEFAULT_MAX_FRAME,
+            nonblocking: false,
+            child: None,
+            _codec: PhantomData,
+        }
+    }
+
+    pub(crate) fn with_child(mut self, child: Child) -> Self {
+        self.child = Some(child);
+        self
+    }
+
+    /// Sets the largest payload this channel sends or accepts (default
+    /// [`DEFAULT_MAX_FRAME`], 256 MiB). A peer announcing more gets
+    /// [`Error::FrameTooLarge`] before anything is allocated.
+    pub fn set_max_frame_size(&mut self, bytes: usize) {
+        self.max_frame = bytes;
+    }
+
+    /// The largest payload this channel sends or accepts.
+    pub fn max_frame_size(&self) -> usize {
+        self.max_frame
+    }
+
+    /// The pid of the child at the other end, in the parent that started it;
+    /// `None` in the child and for channels not made by a fork (pprocess
+    /// used 0 for "this is the child").
+    pub fn pid(&self) -> Option<Pid> {
+        self.child.as_ref().map(Process::pid)
+    }
+
+    /// The transport underneath.
+    pub fn transport(&self) -> &dyn Transport {
+        &*self.transport
+    }
+
+    /// The descriptor to watch for incoming data (what an exchange
+    /// registers).
+    pub fn read_fd(&self) -> BorrowedFd<'_> {
+        self.transport.read_fd()
+    }
+
+    /// Switches the transport between blocking and non-blocking mode.
+    ///
+    /// Every method works in both modes: blocking calls wait with `poll(2)`
+    /// when the transport would block. In non-blocking mode
+    /// [`Channel::try_receive`] and [`Channel::try_flush`] make no extra
+    /// system call to ask first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if `fcntl` fails.
+    pub fn set_nonblocking(&mut self, nonblocking: bool) -> Result<()> {
+        self.transport.set_nonblocking(nonblocking)?;
+        self.nonblocking = nonblocking;
+        Ok(())
+    }
+
+    /// Sends one message and returns once all of it is in the kernel.
+    ///
+    /// Messages queued by [`Channel::feed`] go first, in the same write.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] if the codec cannot encode the value (nothing is
+    /// sent); [`Error::FrameTooLarge`] if it encodes to more than
+    /// [`Channel::max_frame_size`]; [`Error::Io`] if the peer has gone
+    /// (`BrokenPipe`) or the write fails.
+    pub fn send<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.encode_frame(FrameKind::Data, value)?;
+        self.flush()
+    }
+
+    /// Queues one message without writing it, unless the queue has reached
+    /// 64 KiB; [`Channel::flush`] writes the rest. Many small messages then
+    /// cost one system call per 64 KiB rather than one each.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Channel::send`].
+    pub fn feed<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.encode_frame(FrameKind::Data, value)?;
+        if self.write.len() - self.written >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything queued, waiting for the peer to make room if it
+    /// must.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the write fails; what was queued is dropped.
+    pub fn flush(&mut self) -> Result<()> {
+        while self.written < self.write.len() {
+            match self.transport.write(&self.write[self.written..]) {
+                Ok(0) => {
+                    self.discard_output();
+                    return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    sys::poll_one(self.transport.write_fd(), true, None)?;
+                }
+                Err(e) => {
+                    self.discard_output();
+                    return Err(e.into());
+                }
+            }
+        }
+        self.discard_output();
+        Ok(())
+    }
+
+    /// Writes as much of the queue as the transport takes without blocking.
+    /// Returns `true` once nothing is left queued.
+    ///
+    /// Meant for non-blocking channels (an exchange writing to many
+    /// children must never block on one of them); on a blocking channel it
+    /// first asks `poll(2)` whether there is room.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the write fails; what was queued is dropped.
+    pub fn try_flush(&mut self) -> Result<bool> {
+        while self.written < self.write.len() {
+            if !self.nonblocking
+                && !sys::poll_one(self.transport.write_fd(), true, Some(Duration::ZERO))?
+            {
+                return Ok(false);
+            }
+            match self.transport.write(&self.write[self.written..]) {
+                Ok(0) => {
+                    self.discard_output();
+                    return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => {
+                    self.discard_output();
+                    return Err(e.into());
+                }
+            }
+        }
+        self.discard_output();
+        Ok(true)
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn pending_output(&self) -> usize {
+        self.write.len() - self.written
+    }
+
+    fn discard_output(&mut self) {
+        self.write.clear();
+        self.written = 0;
+        if self.write.capacity() > KEEP_WRITE_CAPACITY {
+            self.write = Vec::new();
+        }
+    }
+
+    fn encode_frame<T: Serialize + ?Sized>(&mut self, kind: FrameKind, value: &T) -> Result<()> {
+        let at = self.write.len();
+        self.write.extend_from_slice(&[0; HEADER_LEN]);
+        let header = C::encode(value, &mut self.write).and_then(|()| {
+            let len = self.write.len() - at - HEADER_LEN;
+            pprocess_core::frame::check_len(len as u64, self.max_frame)?;
+            encode_header(kind, len)
+        });
+        match header {
+            Ok(h) => {
+                self.write[at..at + HEADER_LEN].copy_from_slice(&h);
+                Ok(())
+            }
+            Err(e) => {
+                self.write.truncate(at);
+                Err(e)
+            }
+        }
+    }
+
+    fn queue_raw(&mut self, kind: FrameKind, payload: &[u8]) -> Result<()> {
+        let header = encode_header(kind, payload.len())?;
+        self.write.extend_from_slice(&header);
+        self.write.extend_from_slice(payload);
+        Ok(())
+    }
+
+    /// Sends a remote-error frame: the receiver's next receive returns
+    /// [`Error::Remote`] with this process's pid and `message`. Children
+    /// made by [`start`](crate::start) send one for you when the closure
+    /// panics or returns an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the write fails.
+    pub fn send_error(&mut self, message: &str) -> Result<()> {
+        let mut payload = Vec::with_capacity(4 + message.len());
+        RemoteError {
+            pid: std::process::id() as Pid,
+            message: message.to_string(),
+        }
+        .encode(&mut payload);
+        self.queue_raw(FrameKind::Error, &payload)?;
+        self.flush()
+    }
+
+    /// Tells the peer that nothing more will be sent: its receives return
+    /// [`Error::Closed`] once it has read everything before. The channel
+    /// can still receive.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the write fails.
+    pub fn send_end(&mut self) -> Result<()> {
+        self.queue_raw(FrameKind::End, &[])?;
+        self.flush()
+    }
+
+    /// Blocks until a message arrives and decodes it as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Closed`]: the peer hung up (or sent an end of stream)
+    ///   after its last whole message;
+    /// - [`Error::Truncated`]: it hung up, or died, in the middle of one;
+    /// - [`Error::Remote`]: the child panicked or returned an error;
+    /// - [`Error::Decode`]: the payload is not a `T` (the channel stays
+    ///   usable);
+    /// - [`Error::FrameTooLarge`], [`Error::Protocol`]: the byte stream is
+    ///   corrupt (the channel is unusable afterwards);
+    /// - [`Error::Io`]: a read failed.
+    pub fn receive<T: DeserializeOwned>(&mut self) -> Result<T> {
+        match self.receive_inner(Wait::Forever)? {
+            Some(v) => Ok(v),
+            None => Err(Error::Protocol("blocking receive returned nothing".into())),
+        }
+    }
+
+    /// Returns a message if a whole one can be had without blocking, else
+    /// `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Channel::receive`].
+    pub fn try_receive<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        self.receive_inner(Wait::Never)
+    }
+
+    /// Waits at most `timeout` for a message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if none arrived in time (a partial frame stays
+    /// buffered for the next call); otherwise as for [`Channel::receive`].
+    pub fn receive_timeout<T: DeserializeOwned>(&mut self, timeout: Duration) -> Result<T> {
+        let deadline = Instant::now() + timeout;
+        self.receive_inner(Wait::Until(deadline))?
+            .ok_or(Error::Timeout(timeout))
+    }
+
+    /// Whether a whole frame is buffered, so that the next receive returns
+    /// without a system call.
+    pub fn has_buffered_frame(&self) -> bool {
+        self.read.pending() as u64 >= self.read.expected() && self.read.pending() >= HEADER_LEN
+    }
+
+    /// Whether the peer has hung up and every message before that has been
+    /// received.
+    pub fn is_ended(&self) -> bool {
+        self.read_state != ReadState::Open && self.read.pending() == 0
+    }
+
+    fn take_buffered<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        if let ReadState::Broken(why) = &self.read_state {
+            return Err(Error::Protocol(format!("channel unusable after {why}")));
+        }
+        let next = self.read.next_frame(self.max_frame);
+        let frame = match next {
+            Ok(f) => f,
+            Err(e) => {
+                self.read_state = ReadState::Broken(e.to_string());
+                return Err(e);
+            }
+        };
+        match frame {
+            None => Ok(None),
+            Some((FrameKind::Data, range)) => C::decode(self.read.slice(range)).map(Some),
+            Some((FrameKind::Error, range)) => {
+                Err(RemoteError::decode(self.read.slice(range))?.into_error())
+            }
+            Some((FrameKind::End, _)) => {
+                self.read_state = ReadState::Ended;
+                Err(Error::Closed)
+            }
+            Some((kind, _)) => Err(Error::Protocol(format!("unexpected frame kind {kind:?}"))),
+        }
+    }
+
+    fn receive_inner<T: DeserializeOwned>(&mut self, wait: Wait) -> Result<Option<T>> {
+        loop {
+            if let Some(v) = self.take_buffered()? {
+                return Ok(Some(v));
+            }
+            if self.read_state == ReadState::Ended {
+                return Err(Error::Closed);
+            }
+            let may_block = match wait {
+                Wait::Forever => true,
+                Wait::Never => {
+                    if !self.nonblocking
+                        && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+                    {
+                        return Ok(None);
+                    }
+                    false
+                }
+                Wait::Until(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if !sys::poll_one(self.transport.read_fd(), false, Some(left))? {
+                        return Ok(None);
+                    }
+                    false
+                }
+            };
+            match self.read.fill(&mut *self.transport) {
+                Ok(0) => return Err(self.end_of_file()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if may_block {
+                        sys::poll_one(self.transport.read_fd(), false, None)?;
+                    } else if matches!(wait, Wait::Never) {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn end_of_file(&mut self) -> Error {
+        self.read_state = ReadState::Ended;
+        if self.read.pending() == 0 {
+            Error::Closed
+        } else {
+            let err = Error::Truncated {
+                expected: self.read.expected(),
+                got: self.read.pending() as u64,
+            };
+            self.read = ReadBuf::default();
+            err
+        }
+    }
+
+    /// Closes the sending direction, so the peer sees end of file after
+    /// what was sent; receiving still works.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if flushing or closing fails.
+    pub fn close_write(&mut self) -> Result<()> {
+        let flushed = self.flush();
+        self.transport.close_write()?;
+        flushed
+    }
+
+    /// Closes the channel and, in the parent, waits for the child and
+    /// returns how it ended (as pprocess's `close`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if flushing or `waitpid` fails.
+    pub fn close(mut self) -> Result<Option<ExitStatus>> {
+        let flushed = self.flush();
+        let mut child = self.child.take();
+        drop(self);
+        let status = child.as_mut().map(Process::wait).transpose()?;
+        flushed.map(|()| status)
+    }
+
+    /// Waits for the child at the other end (parent side only; `Ok(None)`
+    /// elsewhere).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if `waitpid` fails.
+    pub fn wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.child.as_mut().map(Process::wait).transpose()
+    }
+
+    /// How the child ended, without blocking: `Ok(None)` while it runs or
+    /// when there is no child.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if `waitpid` fails.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        Ok(self
+            .child
+            .as_mut()
+            .map(Process::try_wait)
+            .transpose()?
+            .flatten())
+    }
+
+    /// Kills the child at the other end with `SIGKILL` (it is still reaped
+    /// by [`Channel::wait`] or [`Channel::close`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if `kill` fails.
+    pub fn kill(&mut self) -> Result<()> {
+        self.child.as_mut().map_or(Ok(()), Process::kill)
+    }
+
+    /// Takes the child handle out of the channel, so that dropping the
+    /// channel leaves the process to the caller.
+    pub fn take_child(&mut self) -> Option<Child> {
+        self.child.take()
+    }
+}
+
+impl<C> Drop for Channel<C> {
+    fn drop(&mut self) {
+        // Best effort: a blocking channel delivers what was fed, as a
+        // `BufWriter` does; a non-blocking one cannot wait.
+        if self.written < self.write.len() && !self.nonblocking {
+            let _ = std::io::Write::write_all(&mut self.transport, &self.write[self.written..]);
+        }
+    }
+}

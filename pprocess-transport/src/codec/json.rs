@@ -1,0 +1,38 @@
+use pprocess_core::{Codec, Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// JSON via `serde_json`: readable on the wire, for debugging and for
+/// peers in other languages.
+///
+/// # Examples
+///
+/// ```
+/// use pprocess_core::Codec;
+/// use pprocess_transport::Json;
+///
+/// let mut buf = Vec::new();
+/// Json::encode(&vec![1, 2], &mut buf)?;
+/// assert_eq!(buf, b"[1,2]");
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Json;
+
+impl Codec for Json {
+    const NAME: &'static str = "json";
+
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+        serde_json::to_writer(out, value).map_err(|e| Error::Encode {
+            type_name: std::any::type_name::<T>(),
+            message: e.to_string(),
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+            expected: std::any::type_name::<T>(),
+            message: e.to_string(),
+        })
+    }
+}

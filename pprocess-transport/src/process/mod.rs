@@ -1,0 +1,498 @@
+//! Forked processes: `start`, `create`, `exit`, `waitall`, `num_cores`.
+
+mod child;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::marker::PhantomData;
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use pprocess_core::{Codec, DEFAULT_MAX_FRAME, Error, ExitStatus, Pid, Process, Result};
+
+pub use child::ChildOutcome;
+
+use crate::channel::Channel;
+use crate::codec::MessagePack;
+use crate::registry::{self, ChildState};
+use crate::sys::{self, ForkResult};
+use crate::transport::{self, TransportKind};
+
+/// A child process forked by this library, from the parent's side.
+///
+/// It is reaped exactly once: by [`Process::wait`], by a [`Process::try_wait`]
+/// that finds it ended, or (if the handle is dropped while the child still
+/// runs) by the library later, at the next fork or in [`waitall`].
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    status: Option<ExitStatus>,
+}
+
+impl Child {
+    pub(crate) fn new(pid: Pid) -> Self {
+        Child { pid, status: None }
+    }
+}
+
+fn convert(status: WaitStatus) -> Option<ExitStatus> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(ExitStatus::Exited(code)),
+        WaitStatus::Signaled(_, sig, _) => Some(ExitStatus::Signaled(sig as i32)),
+        _ => None,
+    }
+}
+
+/// `waitpid` for one child, with the status `waitall` may have collected
+/// already.
+fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
+    let flags = if block { None } else { Some(WaitPidFlag::WNOHANG) };
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(pid), flags) {
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(status) => match convert(status) {
+                Some(s) => {
+                    registry::lock().state().children.remove(&pid);
+                    return Ok(Some(s));
+                }
+                // Stopped or continued: not an end.
+                None if block => continue,
+                None => return Ok(None),
+            },
+            Err(Errno::EINTR) => continue,
+            Err(Errno::ECHILD) => {
+                let mut g = registry::lock();
+                return match g.state().children.get(&pid) {
+                    Some(&ChildState::Reaped(s)) => {
+                        g.state().children.remove(&pid);
+                        Ok(Some(s))
+                    }
+                    _ => Err(Error::Io(io::Error::other(format!(
+                        "child {pid} was reaped by someone else"
+                    )))),
+                };
+            }
+            Err(e) => return Err(Error::Io(e.into())),
+        }
+    }
+}
+
+impl Process for Child {
+    fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    fn wait(&mut self) -> Result<ExitStatus> {
+        if let Some(s) = self.status {
+            return Ok(s);
+        }
+        let status = reap(self.pid, true)?
+            .ok_or_else(|| Error::Io(io::Error::other("waitpid returned without a status")))?;
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            self.status = reap(self.pid, false)?;
+        }
+        Ok(self.status)
+    }
+
+    fn kill(&mut self) -> Result<()> {
+        if self.status.is_some() {
+            return Ok(());
+        }
+        match kill(nix::unistd::Pid::from_raw(self.pid), Signal::SIGKILL) {
+            Ok(()) | Err(Errno::ESRCH) => Ok(()),
+            Err(e) => Err(Error::Io(e.into())),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if let Ok(Some(_)) = reap(self.pid, false) {
+            return;
+        }
+        let mut g = registry::lock();
+        if let Some(state) = g.state().children.get_mut(&self.pid) {
+            if *state == ChildState::Owned {
+                *state = ChildState::Orphan;
+            }
+        }
+    }
+}
+
+/// Which side of [`create`] the caller is on.
+#[derive(Debug)]
+pub enum Fork<C = MessagePack> {
+    /// The parent, holding its end of the channel to the child
+    /// ([`Channel::pid`] is the child's pid).
+    Parent(Channel<C>),
+    /// The child, holding its end. End it with [`exit`].
+    Child(Channel<C>),
+}
+
+/// Forks with the registry locked: flushes stdio first; in the child,
+/// replaces every tracked descriptor but `keep` with `/dev/null` and
+/// forgets the parent's children.
+fn fork_locked(keep: &[RawFd]) -> Result<ForkResult> {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    let mut g = registry::lock();
+    reap_orphans(g.state());
+    match sys::fork() {
+        Err(e) => Err(Error::Fork(e)),
+        Ok(ForkResult::Parent(pid)) => {
+            g.state().children.insert(pid, ChildState::Owned);
+            Ok(ForkResult::Parent(pid))
+        }
+        Ok(ForkResult::Child) => {
+            let state = g.state();
+            let inherited = state.fds.iter().copied().filter(|fd| !keep.contains(fd));
+            if let Err(e) = sys::replace_with_dev_null(inherited) {
+                let _ = writeln!(
+                    io::stderr(),
+                    "pprocess: child {} cannot close inherited channels: {e}",
+                    std::process::id()
+                );
+                sys::exit_now(127);
+            }
+            state.fds.retain(|fd| keep.contains(fd));
+            state.children.clear();
+            Ok(ForkResult::Child)
+        }
+    }
+}
+
+/// Reaps children whose handles were dropped while they ran.
+fn reap_orphans(state: &mut registry::State) {
+    state.children.retain(|&pid, st| {
+        *st != ChildState::Orphan
+            || matches!(
+                waitpid(
+                    nix::unistd::Pid::from_raw(pid),
+                    Some(WaitPidFlag::WNOHANG)
+                ),
+                Ok(WaitStatus::StillAlive)
+            )
+    });
+}
+
+/// Makes channels and children: the transport, the codec `C`, the frame
+/// limit. Like [`std::thread::Builder`], for when [`start`] and [`create`]'s
+/// defaults (socketpair, MessagePack) do not fit.
+///
+/// # Examples
+///
+/// ```
+/// use pprocess_transport::{Builder, Json, TransportKind};
+///
+/// let mut ch = Builder::<Json>::new()
+///     .transport(TransportKind::Pipe)
+///     .start(|ch| ch.send("over pipes, in JSON"))?;
+/// assert_eq!(ch.receive::<String>()?, "over pipes, in JSON");
+/// ch.close()?;
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+pub struct Builder<C = MessagePack> {
+    kind: TransportKind,
+    max_frame: usize,
+    socket_buffer: Option<usize>,
+    _codec: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for Builder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("max_frame", &self.max_frame)
+            .field("socket_buffer", &self.socket_buffer)
+            .field("codec", &std::any::type_name::<C>())
+            .finish()
+    }
+}
+
+impl<C> Clone for Builder<C> {
+    fn clone(&self) -> Self {
+        Builder {
+            kind: self.kind,
+            max_frame: self.max_frame,
+            socket_buffer: self.socket_buffer,
+            _codec: PhantomData,
+        }
+    }
+}
+
+impl<C: Codec> Default for Builder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Codec> Builder<C> {
+    /// Socketpair transport, 256 MiB frame limit, the kernel's socket
+    /// buffer sizes.
+    pub fn new() -> Self {
+        Builder {
+            kind: TransportKind::SocketPair,
+            max_frame: DEFAULT_MAX_FRAME,
+            socket_buffer: None,
+            _codec: PhantomData,
+        }
+    }
+
+    /// Chooses the transport.
+    pub fn transport(mut self, kind: TransportKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the largest payload the channels send or accept.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// Sets `SO_SNDBUF` and `SO_RCVBUF` of socketpair channels (bulk
+    /// transfers of large frames go faster with a few MiB).
+    pub fn socket_buffer_size(mut self, bytes: usize) -> Self {
+        self.socket_buffer = Some(bytes);
+        self
+    }
+
+    fn channel(&self, transport: Box<dyn pprocess_core::Transport>) -> Channel<C> {
+        let mut ch = Channel::new(transport);
+        ch.set_max_frame_size(self.max_frame);
+        ch
+    }
+
+    /// Makes both ends of a channel in this process (no fork): for tests,
+    /// and for handing one end to a child made some other way.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the transport cannot be made.
+    pub fn channel_pair(&self) -> Result<(Channel<C>, Channel<C>)> {
+        let (a, b) = transport::pair(self.kind, self.socket_buffer)?;
+        Ok((self.channel(a), self.channel(b)))
+    }
+
+    /// Forks, pprocess's `create`: returns [`Fork::Parent`] in the parent
+    /// and [`Fork::Child`] in the child, each with its end of a new
+    /// channel. The child must end with [`exit`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Fork`] if `fork` fails (with `EAGAIN` when the process
+    /// limit is reached); [`Error::Io`] if the channel cannot be made.
+    ///
+    /// # Fork safety
+    ///
+    /// See [`start`].
+    pub fn create(&self) -> Result<Fork<C>> {
+        let (parent_end, child_end) = transport::pair(self.kind, self.socket_buffer)?;
+        match fork_locked(&child_end.raw_fds())? {
+            ForkResult::Parent(pid) => {
+                drop(child_end);
+                Ok(Fork::Parent(self.channel(parent_end).with_child(Child::new(pid))))
+            }
+            ForkResult::Child => {
+                drop(parent_end);
+                Ok(Fork::Child(self.channel(child_end)))
+            }
+        }
+    }
+
+    /// Forks a child that runs `f` with its end of a new channel and then
+    /// ends; returns the parent's end. pprocess's `start`.
+    ///
+    /// If `f` panics or returns an error, the parent's next receive returns
+    /// [`Error::Remote`] with the child's pid and the message. The child
+    /// never returns into the caller's code: it ends with `_exit` (code 0,
+    /// 1 after an error, 101 after a panic), so no destructor of the
+    /// parent's state runs in it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Builder::create`].
+    ///
+    /// # Fork safety
+    ///
+    /// See [`start`].
+    pub fn start<F, R>(&self, f: F) -> Result<Channel<C>>
+    where
+        F: FnOnce(&mut Channel<C>) -> R,
+        R: ChildOutcome,
+    {
+        match self.create()? {
+            Fork::Parent(ch) => Ok(ch),
+            Fork::Child(ch) => child::run(ch, f),
+        }
+    }
+}
+
+/// Forks a child that runs `f` with its end of a new socketpair channel
+/// (MessagePack codec), then ends; returns the parent's end. pprocess's
+/// `start`.
+///
+/// # Examples
+///
+/// ```
+/// let mut ch = pprocess_transport::start(|ch| {
+///     for i in 0..3u32 {
+///         ch.send(&i)?;
+///     }
+///     Ok::<(), pprocess_core::Error>(())
+/// })?;
+/// let got: Vec<u32> = (0..3).map(|_| ch.receive()).collect::<Result<_, _>>()?;
+/// assert_eq!(got, [0, 1, 2]);
+/// assert!(ch.receive::<u32>().unwrap_err().is_closed());
+/// ch.close()?;
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Fork`] if `fork` fails; [`Error::Io`] if the channel cannot be
+/// made.
+///
+/// # Fork safety
+///
+/// `start` and [`create`] are safe functions, unlike `nix::unistd::fork`,
+/// because the library keeps the child to what is sound after a fork: it
+/// flushes stdio before forking, holds its own lock across the fork, closes
+/// the channels the child inherited, and ends the child with `_exit`.
+/// What it cannot guard is a lock held by *another thread* of the parent at
+/// the moment of the fork (a `Mutex` of yours, or stdout's while that
+/// thread prints): the child has only the forking thread, and would wait
+/// for that lock for ever. Fork from a process with one thread where you
+/// can ([`thread_count`] tells), and do not share locks with code that
+/// runs in children.
+pub fn start<F, R>(f: F) -> Result<Channel>
+where
+    F: FnOnce(&mut Channel) -> R,
+    R: ChildOutcome,
+{
+    Builder::new().start(f)
+}
+
+/// Forks, pprocess's `create`: [`Fork::Parent`] in the parent,
+/// [`Fork::Child`] in the child, each with its end of a new socketpair
+/// channel. The child ends with [`exit`].
+///
+/// # Examples
+///
+/// ```
+/// use pprocess_transport::{Fork, create, exit};
+///
+/// match create()? {
+///     Fork::Child(mut ch) => {
+///         ch.send("hello from the child")?;
+///         exit(ch);
+///     }
+///     Fork::Parent(mut ch) => {
+///         assert_eq!(ch.receive::<String>()?, "hello from the child");
+///         assert!(ch.close()?.unwrap().success());
+///     }
+/// }
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As for [`start`].
+///
+/// # Fork safety
+///
+/// See [`start`].
+pub fn create() -> Result<Fork> {
+    Builder::new().create()
+}
+
+/// Like [`create`], over a pair of pipes instead of a socketpair
+/// (pprocess's `create_pipes`).
+///
+/// # Errors
+///
+/// As for [`start`].
+pub fn create_pipes() -> Result<Fork> {
+    Builder::new().transport(TransportKind::Pipe).create()
+}
+
+/// Ends a child made by [`create`]: flushes and closes its channel, flushes
+/// stdio, and calls `_exit(0)`. Never returns.
+///
+/// Only call it in a child: in the parent it ends the parent.
+pub fn exit<C: Codec>(channel: Channel<C>) -> ! {
+    let _ = channel.close();
+    child::end(0)
+}
+
+/// Waits for every child this process forked through the library and has
+/// not reaped yet (pprocess's `waitall`). Returns their pids and statuses.
+///
+/// A child whose [`Channel`] is still alive keeps its status for that
+/// channel's [`Channel::wait`] too.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `waitpid` fails other than for a child already reaped.
+pub fn waitall() -> Result<Vec<(Pid, ExitStatus)>> {
+    let pids: Vec<Pid> = {
+        let mut g = registry::lock();
+        g.state()
+            .children
+            .iter()
+            .filter(|(_, st)| !matches!(st, ChildState::Reaped(_)))
+            .map(|(&pid, _)| pid)
+            .collect()
+    };
+    let mut reaped = Vec::new();
+    for pid in pids {
+        let status = loop {
+            match waitpid(nix::unistd::Pid::from_raw(pid), None) {
+                Ok(s) => match convert(s) {
+                    Some(s) => break Some(s),
+                    None => continue,
+                },
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECHILD) => break None,
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        };
+        let Some(status) = status else { continue };
+        let mut g = registry::lock();
+        let children = &mut g.state().children;
+        if children.get(&pid) == Some(&ChildState::Owned) {
+            children.insert(pid, ChildState::Reaped(status));
+        } else {
+            children.remove(&pid);
+        }
+        reaped.push((pid, status));
+    }
+    Ok(reaped)
+}
+
+/// The number of CPUs this process may run on (pprocess's
+/// `get_number_of_cores`); at least 1.
+pub fn num_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The number of threads of this process (Linux: from `/proc/self/status`),
+/// or `None` if it cannot be read. More than one means a forked child may
+/// find a lock held for ever; see [`start`]'s fork-safety notes.
+pub fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}

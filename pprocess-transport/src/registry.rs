@@ -1,0 +1,81 @@
+//! What the library created and must clean up: its descriptors (closed in
+//! every forked child but the ones the child keeps) and its children (reaped
+//! exactly once).
+//!
+//! One lock guards both and is held across `fork`, so a child never
+//! inherits the table half-updated, and no descriptor can be created or
+//! closed by another thread while a child is being made.
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::RawFd;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use pprocess_core::{ExitStatus, Pid};
+
+/// The state of a child the library forked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildState {
+    /// Running, or ended but not reaped; its handle is alive.
+    Owned,
+    /// Its handle was dropped before it ended: reap and forget it.
+    Orphan,
+    /// Reaped by `waitall`; the status waits for its handle to ask.
+    Reaped(ExitStatus),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// Descriptors to close in every forked child.
+    pub(crate) fds: HashSet<RawFd>,
+    /// Children forked by this process and not yet reaped and collected.
+    pub(crate) children: HashMap<Pid, ChildState>,
+}
+
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+/// A locked view of the registry.
+pub(crate) struct Locked(MutexGuard<'static, Option<State>>);
+
+impl Locked {
+    pub(crate) fn state(&mut self) -> &mut State {
+        self.0.get_or_insert_with(State::default)
+    }
+}
+
+/// Locks the registry. The lock is never held across a blocking call
+/// other than `fork`.
+pub(crate) fn lock() -> Locked {
+    Locked(STATE.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Adds descriptors that forked children must not keep.
+pub(crate) fn track(fds: &[RawFd]) {
+    let mut g = lock();
+    g.state().fds.extend(fds.iter().copied());
+}
+
+/// Marks a descriptor the caller owns (an epoll instance, a listening
+/// socket, ...) as one that every child forked from now on must not keep.
+///
+/// The child gets `/dev/null` in its place, so a copy of the owning object
+/// in the child stays harmless. Call [`untrack_fd`] before closing it.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// let file = std::fs::File::open("/dev/null")?;
+/// pprocess_transport::track_fd(file.as_raw_fd());
+/// pprocess_transport::untrack_fd(file.as_raw_fd());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn track_fd(fd: RawFd) {
+    track(&[fd]);
+}
+
+/// Stops tracking a descriptor given to [`track_fd`]; call it before the
+/// descriptor is closed.
+pub fn untrack_fd(fd: RawFd) {
+    let mut g = lock();
+    g.state().fds.remove(&fd);
+}

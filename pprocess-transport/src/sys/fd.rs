@@ -1,0 +1,73 @@
+//! Descriptor helpers.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// Sets or clears `O_NONBLOCK` on `fd`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Result<()> {
+    let flags = fcntl(fd, FcntlArg::F_GETFL)?;
+    let mut flags = OFlag::from_bits_retain(flags);
+    flags.set(OFlag::O_NONBLOCK, nonblocking);
+    fcntl(fd, FcntlArg::F_SETFL(flags))?;
+    Ok(())
+}
+
+/// Waits until `fd` is readable (`write == false`) or writable, or the
+/// timeout passes (`None` waits for ever). Returns whether it became ready
+/// (hang-up and errors count as ready: the next read or write reports them).
+pub(crate) fn poll_one(fd: BorrowedFd<'_>, write: bool, timeout: Option<Duration>) -> io::Result<bool> {
+    let events = if write {
+        PollFlags::POLLOUT
+    } else {
+        PollFlags::POLLIN
+    };
+    let timeout = match timeout {
+        None => PollTimeout::NONE,
+        // Round up so that a short timeout never becomes a busy zero poll.
+        Some(d) => {
+            let ms = d.as_nanos().div_ceil(1_000_000);
+            PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+        }
+    };
+    let mut fds = [PollFd::new(fd, events)];
+    loop {
+        match poll(&mut fds, timeout) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// In a freshly forked child: points every descriptor in `fds` at
+/// `/dev/null` instead of what it was, so that the child no longer holds
+/// the parent's channel ends (or epoll instances) open, while the Rust
+/// objects that still own those numbers close something harmless when
+/// they are dropped.
+pub(crate) fn replace_with_dev_null(fds: impl Iterator<Item = RawFd>) -> io::Result<()> {
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    let null_fd = null.as_fd().as_raw_fd();
+    for fd in fds {
+        if fd == null_fd {
+            continue;
+        }
+        // SAFETY: `null_fd` is open for the whole loop (owned by `null`);
+        // `fd` is a descriptor number the library created and still tracks,
+        // so it is open in this process and owned by a library object that
+        // will close it later. `dup3` atomically replaces what `fd` refers
+        // to, so that owner stays the sole owner of a valid descriptor.
+        let rc = unsafe { libc::dup3(null_fd, fd, libc::O_CLOEXEC) };
+        if rc == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

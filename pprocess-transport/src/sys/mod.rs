@@ -1,0 +1,8 @@
+//! The only place in this crate with `unsafe`: `fork`, `_exit`, and
+//! replacing inherited descriptors in a child.
+
+mod fd;
+mod fork;
+
+pub(crate) use fd::{poll_one, replace_with_dev_null, set_nonblocking};
+pub(crate) use fork::{ForkResult, exit_now, fork};
