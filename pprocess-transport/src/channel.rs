@@ -29,6 +29,8 @@ const KEEP_WRITE_CAPACITY: usize = 64 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum ReadState {
     Open,
+    /// End of file was read; frames still buffered come first.
+    Eof,
     /// End of file or an end-of-stream frame: nothing more will arrive.
     Ended,
     /// A framing error left the byte stream out of sync.
@@ -186,7 +188,8 @@ impl<C: Codec> Channel<C> {
     }
 
     /// Queues one message without writing it, unless the queue has reached
-    /// 64 KiB; [`Channel::flush`] writes the rest. Many small messages then
+    /// 64 KiB (never on a non-blocking channel, which must not wait);
+    /// [`Channel::flush`] or [`Channel::try_flush`] writes the rest. Many small messages then
     /// cost one system call per 64 KiB rather than one each.
     ///
     /// # Errors
@@ -194,7 +197,7 @@ impl<C: Codec> Channel<C> {
     /// As for [`Channel::send`].
     pub fn feed<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         self.encode_frame(FrameKind::Data, value)?;
-        if self.write.len() - self.written >= BATCH_BYTES {
+        if !self.nonblocking && self.write.len() - self.written >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -330,8 +333,48 @@ impl<C: Codec> Channel<C> {
     ///
     /// [`Error::Io`] if the write fails.
     pub fn send_end(&mut self) -> Result<()> {
-        self.queue_raw(FrameKind::End, &[])?;
+        self.feed_end()?;
         self.flush()
+    }
+
+    /// Queues an end-of-stream frame (see [`Channel::send_end`]) without
+    /// writing it.
+    ///
+    /// # Errors
+    ///
+    /// None in practice; the signature matches the other queueing calls.
+    pub fn feed_end(&mut self) -> Result<()> {
+        self.queue_raw(FrameKind::End, &[])
+    }
+
+    /// Reads without blocking until a whole frame (or end of file) is
+    /// buffered. Returns `true` if the next receive will return at once,
+    /// `false` if more must arrive first.
+    ///
+    /// This is what an exchange calls for each channel that readiness
+    /// reported.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if a read fails.
+    pub fn fill_ready(&mut self) -> Result<bool> {
+        loop {
+            if self.read_state != ReadState::Open || self.has_buffered_frame() {
+                return Ok(true);
+            }
+            if !self.nonblocking
+                && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+            {
+                return Ok(false);
+            }
+            match self.read.fill(&mut *self.transport) {
+                Ok(0) => self.read_state = ReadState::Eof,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Blocks until a message arrives and decodes it as a `T`.
@@ -379,13 +422,13 @@ impl<C: Codec> Channel<C> {
     /// Whether a whole frame is buffered, so that the next receive returns
     /// without a system call.
     pub fn has_buffered_frame(&self) -> bool {
-        self.read.pending() as u64 >= self.read.expected() && self.read.pending() >= HEADER_LEN
+        self.read.pending() >= HEADER_LEN && self.read.pending() as u64 >= self.read.expected()
     }
 
     /// Whether the peer has hung up and every message before that has been
     /// received.
     pub fn is_ended(&self) -> bool {
-        self.read_state != ReadState::Open && self.read.pending() == 0
+        self.read_state == ReadState::Ended
     }
 
     fn take_buffered<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
@@ -419,8 +462,10 @@ impl<C: Codec> Channel<C> {
             if let Some(v) = self.take_buffered()? {
                 return Ok(Some(v));
             }
-            if self.read_state == ReadState::Ended {
-                return Err(Error::Closed);
+            match self.read_state {
+                ReadState::Ended => return Err(Error::Closed),
+                ReadState::Eof => return Err(self.end_of_file()),
+                _ => {}
             }
             let may_block = match wait {
                 Wait::Forever => true,
@@ -441,7 +486,7 @@ impl<C: Codec> Channel<C> {
                 }
             };
             match self.read.fill(&mut *self.transport) {
-                Ok(0) => return Err(self.end_of_file()),
+                Ok(0) => self.read_state = ReadState::Eof,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -65,7 +65,7 @@ pub use codec::Json;
 pub use codec::MessagePack;
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
 pub use process::{
-    Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, num_cores, start,
+    Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, num_cores, run_in_child, start,
     thread_count, waitall,
 };
 pub use registry::{track_fd, untrack_fd};

@@ -338,6 +338,21 @@ impl<C: Codec> Builder<C> {
     }
 }
 
+/// Runs `f` as [`start`]'s children do — under `catch_unwind`, with a
+/// remote-error frame for a panic or error — then ends the process with
+/// `_exit`. For layers that fork with [`create`] and then want `start`'s
+/// ending. Never returns.
+///
+/// Only call it in a child.
+pub fn run_in_child<C, F, R>(channel: Channel<C>, f: F) -> !
+where
+    C: Codec,
+    F: FnOnce(&mut Channel<C>) -> R,
+    R: ChildOutcome,
+{
+    child::run(channel, f)
+}
+
 /// Forks a child that runs `f` with its end of a new socketpair channel
 /// (MessagePack codec), then ends; returns the parent's end. pprocess's
 /// `start`.

@@ -1,0 +1,209 @@
+//! `Map`: results in submission order (pprocess's `Map`).
+
+use std::ops::{Deref, DerefMut};
+
+use pprocess_core::{Codec, Error, Result};
+use pprocess_transport::{Builder, MessagePack};
+use serde::de::DeserializeOwned;
+
+use crate::exchange::{Exchange, Handler, Message};
+
+#[derive(Debug)]
+enum Entry<R> {
+    Pending,
+    Ready(Result<R>),
+    Taken,
+}
+
+/// The handler behind [`Map`]: a result slot per index.
+#[derive(Debug)]
+pub struct MapStore<R> {
+    results: Vec<Entry<R>>,
+}
+
+impl<R> Default for MapStore<R> {
+    fn default() -> Self {
+        MapStore {
+            results: Vec::new(),
+        }
+    }
+}
+
+impl<R> Handler<R> for MapStore<R> {
+    fn store(&mut self, message: Message<R>) {
+        let i = message.index;
+        if self.results.len() <= i {
+            self.results.resize_with(i + 1, || Entry::Pending);
+        }
+        // The first word for an index stands: a child that sent its result
+        // and then died is not reported twice.
+        if matches!(self.results[i], Entry::Pending) {
+            self.results[i] = Entry::Ready(message.result);
+        }
+    }
+}
+
+/// An exchange whose results come back in the order the work was submitted,
+/// whatever order children finish in: pprocess's `Map`.
+///
+/// Submit work with [`Exchange::call`], [`Exchange::start`],
+/// [`Exchange::manage`] or [`Exchange::create`] (reached through `Deref`);
+/// then iterate (each result as soon as it and all before it are in), index
+/// with [`Map::get`] (blocks only until that result is in), or collect.
+/// A child that fails yields `Err` at its place; the others are unaffected.
+///
+/// # Examples
+///
+/// ```
+/// use pprocess_exchange::Map;
+///
+/// let mut map = Map::<u64>::new()?.limit(2);
+/// for i in 0..6u64 {
+///     map.call(move || {
+///         // Later items finish first; the Map still returns them in order.
+///         std::thread::sleep(std::time::Duration::from_millis(30 - 5 * i));
+///         i * 10
+///     })?;
+/// }
+/// assert_eq!(map.get(3).unwrap().as_ref().unwrap(), &30);
+/// let all: Vec<u64> = map.collect::<Result<_, _>>()?;
+/// assert_eq!(all, [0, 10, 20, 30, 40, 50]);
+/// # Ok::<(), pprocess_exchange::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Map<R, C = MessagePack> {
+    exchange: Exchange<R, MapStore<R>, C>,
+    next: usize,
+}
+
+impl<R: DeserializeOwned> Map<R> {
+    /// A map over socketpair channels with the MessagePack codec.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the epoll instance cannot be made.
+    pub fn new() -> Result<Self> {
+        Map::with_builder(Builder::new())
+    }
+}
+
+impl<R: DeserializeOwned, C: Codec> Map<R, C> {
+    /// A map whose channels `builder` makes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the epoll instance cannot be made.
+    pub fn with_builder(builder: Builder<C>) -> Result<Self> {
+        Ok(Map {
+            exchange: Exchange::with_builder(builder, MapStore::default())?,
+            next: 0,
+        })
+    }
+
+    /// See [`Exchange::limit`].
+    pub fn limit(mut self, limit: impl Into<Option<usize>>) -> Self {
+        self.exchange = self.exchange.limit(limit);
+        self
+    }
+
+    /// See [`Exchange::reuse`].
+    pub fn reuse(mut self, reuse: bool) -> Self {
+        self.exchange = self.exchange.reuse(reuse);
+        self
+    }
+
+    /// See [`Exchange::continuous`]: only the first message of each index
+    /// is kept.
+    pub fn continuous(mut self, continuous: bool) -> Self {
+        self.exchange = self.exchange.continuous(continuous);
+        self
+    }
+
+    /// Stores messages until result `index` is in, and returns it; `None`
+    /// if nothing was submitted with that index, or iteration has already
+    /// taken it.
+    pub fn get(&mut self, index: usize) -> Option<&Result<R>> {
+        if index >= self.exchange.submitted() {
+            return None;
+        }
+        self.wait_for(index);
+        match &self.exchange.handler().results[index] {
+            Entry::Ready(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Stores until `index` is no longer pending.
+    fn wait_for(&mut self, index: usize) {
+        loop {
+            let results = &self.exchange.handler().results;
+            if !matches!(results.get(index), None | Some(Entry::Pending)) {
+                return;
+            }
+            if !self.exchange.unfinished() {
+                self.fail_pending(|| Error::Protocol("no result was delivered".into()));
+                return;
+            }
+            if let Err(e) = self.exchange.store(None) {
+                let text = e.to_string();
+                self.fail_pending(|| Error::Io(std::io::Error::other(text.clone())));
+                return;
+            }
+        }
+    }
+
+    /// Gives every pending index the error `make()`.
+    fn fail_pending(&mut self, make: impl Fn() -> Error) {
+        let n = self.exchange.submitted();
+        let store = self.exchange.handler_mut();
+        store.results.resize_with(n, || Entry::Pending);
+        for e in &mut store.results {
+            if matches!(e, Entry::Pending) {
+                *e = Entry::Ready(Err(make()));
+            }
+        }
+    }
+
+    /// Waits for every result and returns them in order, or the first
+    /// error.
+    ///
+    /// # Errors
+    ///
+    /// The first error in submission order.
+    pub fn into_vec(self) -> Result<Vec<R>> {
+        self.collect()
+    }
+}
+
+impl<R: DeserializeOwned, C: Codec> Iterator for Map<R, C> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        let index = self.next;
+        if index >= self.exchange.submitted() {
+            return None;
+        }
+        self.wait_for(index);
+        self.next += 1;
+        match std::mem::replace(
+            &mut self.exchange.handler_mut().results[index],
+            Entry::Taken,
+        ) {
+            Entry::Ready(r) => Some(r),
+            _ => Some(Err(Error::Protocol(format!("result {index} was taken")))),
+        }
+    }
+}
+
+impl<R, C> Deref for Map<R, C> {
+    type Target = Exchange<R, MapStore<R>, C>;
+    fn deref(&self) -> &Self::Target {
+        &self.exchange
+    }
+}
+
+impl<R, C> DerefMut for Map<R, C> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.exchange
+    }
+}

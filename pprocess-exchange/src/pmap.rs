@@ -1,0 +1,292 @@
+//! `pmap`: a parallel `map` over a pool of forked workers.
+
+use std::fmt;
+
+use pprocess_core::{Error, Result};
+use pprocess_transport::{Channel, num_cores, start};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::exchange::{ChannelId, Exchange};
+
+/// Ranges handed to each worker per round, so that work stays balanced
+/// when items take different times.
+const CHUNKS_PER_WORKER: usize = 8;
+
+/// The most items in one chunk: bounds the size of a result frame.
+const MAX_CHUNK: usize = 8192;
+
+/// Ranges kept in flight per worker, so a worker never waits for the
+/// parent between chunks.
+const IN_FLIGHT: usize = 2;
+
+/// Applies `f` to every item in parallel and returns the results in input
+/// order: pprocess's `pmap(callable, sequence, limit)`.
+///
+/// `limit` workers are forked (default: [`num_cores`]), never one per
+/// item. They already hold `items` in memory, so only index ranges travel
+/// to them, and results come back in chunks. `f` needs no `'static` and no
+/// `Send`: it runs in the forked copies.
+///
+/// # Examples
+///
+/// ```
+/// let squares = pprocess_exchange::pmap(|x: &u64| x * x, &[1, 2, 3, 4], None)?;
+/// assert_eq!(squares, [1, 4, 9, 16]);
+/// # Ok::<(), pprocess_exchange::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// The first failure in input order: [`Error::Remote`] if `f` panicked on
+/// an item (the message names the item's index), [`Error::ChildDied`] if a
+/// worker died, [`Error::Fork`] if no worker could be started.
+pub fn pmap<T, R, F>(f: F, items: &[T], limit: impl Into<Option<usize>>) -> Result<Vec<R>>
+where
+    F: Fn(&T) -> R,
+    R: Serialize + DeserializeOwned,
+{
+    pmap_iter(f, items, limit)?.collect()
+}
+
+/// Like [`pmap`], but returns an iterator that yields each result, in input
+/// order, as soon as it and all before it have arrived.
+///
+/// # Examples
+///
+/// ```
+/// let words = ["a", "bb", "ccc"];
+/// let mut lens = pprocess_exchange::pmap_iter(|w: &&str| w.len(), &words, 2)?;
+/// assert_eq!(lens.next().unwrap()?, 1);
+/// assert_eq!(lens.collect::<Result<Vec<_>, _>>()?, [2, 3]);
+/// # Ok::<(), pprocess_exchange::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Fork`] or [`Error::Io`] if the workers cannot be started;
+/// failures of single items come from the iterator.
+pub fn pmap_iter<T, R, F>(f: F, items: &[T], limit: impl Into<Option<usize>>) -> Result<PmapIter<R>>
+where
+    F: Fn(&T) -> R,
+    R: Serialize + DeserializeOwned,
+{
+    let n = items.len();
+    let workers = limit.into().unwrap_or_else(num_cores).clamp(1, n.max(1));
+    let chunk = (n / (workers * CHUNKS_PER_WORKER)).clamp(1, MAX_CHUNK);
+    let mut iter = PmapIter {
+        exchange: Exchange::new()?,
+        results: Vec::new(),
+        next: 0,
+        len: n,
+        chunk,
+        next_range: 0,
+        workers: Vec::new(),
+        failed: None,
+    };
+    iter.results.resize_with(n, || None);
+    if n == 0 {
+        return Ok(iter);
+    }
+    for _ in 0..workers {
+        let ch = start(|ch: &mut Channel| worker(ch, &f, items))?;
+        let id = iter.exchange.add(ch)?;
+        iter.workers.push(Worker {
+            id,
+            ranges: std::collections::VecDeque::new(),
+        });
+    }
+    for w in 0..workers {
+        for _ in 0..IN_FLIGHT {
+            iter.feed(w)?;
+        }
+    }
+    Ok(iter)
+}
+
+/// The worker's loop: take a range, send back its results; stop at end of
+/// stream. A panic on an item ends the worker with a remote error naming
+/// the item.
+fn worker<T, R, F>(ch: &mut Channel, f: &F, items: &[T]) -> std::result::Result<(), String>
+where
+    F: Fn(&T) -> R,
+    R: Serialize,
+{
+    let mut out = Vec::new();
+    loop {
+        let (start, end) = match ch.receive::<(usize, usize)>() {
+            Ok(r) => r,
+            Err(Error::Closed) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let Some(chunk) = items.get(start..end) else {
+            return Err(format!("range {start}..{end} out of bounds"));
+        };
+        for (i, item) in chunk.iter().enumerate() {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+            match r {
+                Ok(v) => out.push(v),
+                Err(p) => {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "panic".to_string());
+                    std::mem::forget(p);
+                    return Err(format!("item {} panicked: {msg}", start + i));
+                }
+            }
+        }
+        ch.send(&out[..]).map_err(|e| e.to_string())?;
+        out.clear();
+    }
+}
+
+#[derive(Debug)]
+struct Worker {
+    id: ChannelId,
+    /// Ranges sent and not yet answered, oldest first.
+    ranges: std::collections::VecDeque<(usize, usize)>,
+}
+
+/// The iterator of [`pmap_iter`]: results in input order.
+pub struct PmapIter<R> {
+    exchange: Exchange<Vec<R>>,
+    results: Vec<Option<R>>,
+    next: usize,
+    len: usize,
+    chunk: usize,
+    next_range: usize,
+    workers: Vec<Worker>,
+    failed: Option<Error>,
+}
+
+impl<R> fmt::Debug for PmapIter<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PmapIter")
+            .field("next", &self.next)
+            .field("len", &self.len)
+            .field("chunk", &self.chunk)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+impl<R: DeserializeOwned> PmapIter<R> {
+    /// Sends worker `w` its next range, or tells it to stop when none is
+    /// left and it has nothing in flight.
+    fn feed(&mut self, w: usize) -> Result<()> {
+        let worker = &mut self.workers[w];
+        let Some(ch) = self.exchange.channel_mut(worker.id) else {
+            return Ok(());
+        };
+        if self.next_range < self.len {
+            let range = (self.next_range, (self.next_range + self.chunk).min(self.len));
+            self.next_range = range.1;
+            worker.ranges.push_back(range);
+            ch.feed(&range)?;
+            ch.flush()?;
+        } else if worker.ranges.is_empty() {
+            ch.send_end()?;
+        }
+        Ok(())
+    }
+
+    /// Receives whatever is ready and files it.
+    fn pump(&mut self) -> Result<()> {
+        if !self.exchange.unfinished() {
+            return Err(Error::Protocol("workers ended before all results".into()));
+        }
+        let ready = self.exchange.ready(None)?;
+        for id in ready {
+            let Some(w) = self.workers.iter().position(|w| w.id == id) else {
+                continue;
+            };
+            let Some(ch) = self.exchange.channel_mut(id) else {
+                continue;
+            };
+            loop {
+                match ch.try_receive::<Vec<R>>() {
+                    Ok(Some(values)) => {
+                        let Some((start, end)) = self.workers[w].ranges.pop_front() else {
+                            return Err(Error::Protocol("result for no range".into()));
+                        };
+                        if values.len() != end - start {
+                            return Err(Error::Protocol(format!(
+                                "range {start}..{end} returned {} results",
+                                values.len()
+                            )));
+                        }
+                        for (slot, v) in self.results[start..end].iter_mut().zip(values) {
+                            *slot = Some(v);
+                        }
+                        self.feed(w)?;
+                        break;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let mut ch = self.exchange.remove(id);
+                        let pid = ch.as_ref().and_then(Channel::pid);
+                        let status = ch.as_mut().and_then(|c| c.wait().ok().flatten());
+                        // A worker that stops after its last range is done.
+                        if e.is_closed() && self.workers[w].ranges.is_empty() {
+                            break;
+                        }
+                        return Err(match (e, pid, status) {
+                            (Error::Closed, Some(pid), Some(status)) => {
+                                Error::ChildDied { pid, status }
+                            }
+                            (e, ..) => e,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: DeserializeOwned> Iterator for PmapIter<R> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        if self.next >= self.len {
+            return None;
+        }
+        if let Some(e) = self.failed.take() {
+            self.next = self.len;
+            return Some(Err(e));
+        }
+        while self.results[self.next].is_none() {
+            if let Err(e) = self.pump() {
+                self.next = self.len;
+                return Some(Err(e));
+            }
+        }
+        let v = self.results[self.next].take();
+        self.next += 1;
+        v.map(Ok)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.len - self.next;
+        (left, Some(left))
+    }
+}
+
+impl<R> Drop for PmapIter<R> {
+    fn drop(&mut self) {
+        // Stop the workers and reap them: no zombies, even when the
+        // iterator is dropped early.
+        let done = self.next_range >= self.len && self.workers.iter().all(|w| w.ranges.is_empty());
+        for w in &self.workers {
+            if let Some(mut ch) = self.exchange.remove(w.id) {
+                if !done {
+                    let _ = ch.kill();
+                }
+                let _ = ch.close_write();
+                let _ = ch.wait();
+            }
+        }
+    }
+}
