@@ -1,0 +1,103 @@
+//! Process-global checks: zombies, open descriptors and `waitall`.
+//!
+//! They count things across the whole process, so they live in their own
+//! test binary and hold [`LOCK`] (as nix's `FORK_MTX`): under `cargo
+//! test`'s threaded harness no other test of this binary forks, opens a
+//! descriptor or reaps a child meanwhile. Under nextest each test is a
+//! process of its own anyway.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use nix::fcntl::OFlag;
+use nix::unistd::pipe2;
+use pprocess_transport::{ExitStatus, Pid, start, waitall};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn cycle(i: u32) {
+    let mut ch = start(|ch| ch.send(&(i, std::process::id()))).unwrap();
+    let (got, child) = ch.receive_timeout::<(u32, u32)>(util::PATIENCE).unwrap();
+    assert_eq!(got, i);
+    assert_eq!(Some(child as Pid), ch.pid());
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
+    // `close` reaped it: not even a zombie is left under /proc.
+    let proc_dir = format!("/proc/{child}");
+    assert!(
+        !std::path::Path::new(&proc_dir).exists(),
+        "{proc_dir} exists after close"
+    );
+}
+
+#[test]
+fn thousand_start_receive_close_cycles_leave_no_zombie_and_no_fd() {
+    let _g = lock();
+    // Warm up: anything opened once and kept (by std or the library) is
+    // opened here, before the count.
+    cycle(u32::MAX);
+    let fds_before = util::open_fds();
+    assert_eq!(util::zombie_children(), Vec::<Pid>::new());
+
+    for i in 0..1000 {
+        cycle(i);
+    }
+
+    assert_eq!(util::zombie_children(), Vec::<Pid>::new(), "zombies left");
+    assert_eq!(util::children(), Vec::new(), "children left");
+    let fds_after = util::open_fds();
+    assert!(
+        fds_after.len() <= fds_before.len(),
+        "descriptors leaked:\nbefore {fds_before:?}\nafter  {fds_after:?}"
+    );
+}
+
+/// Children whose channels are dropped while they run are orphans for the
+/// library; `waitall` must reap every one of them, with its status.
+#[test]
+fn waitall_reaps_children_whose_channels_were_dropped() {
+    let _g = lock();
+    // The children block on this pipe (not one of the library's, so they
+    // keep it) until every channel has been dropped: none can end, and be
+    // reaped, before the library has given up its handle.
+    let (release_r, release_w) = pipe2(OFlag::O_CLOEXEC).unwrap();
+    let mut expected = BTreeMap::new();
+    for code in 0..4u8 {
+        let release = &release_r;
+        let ch = start(move |_ch| -> Result<(), String> {
+            let mut byte = [0u8];
+            nix::unistd::read(release, &mut byte).map_err(|e| e.to_string())?;
+            if code == 0 {
+                Ok(())
+            } else {
+                Err(format!("child {code} fails"))
+            }
+        })
+        .unwrap();
+        let pid = ch.pid().unwrap();
+        expected.insert(pid, ExitStatus::Exited(if code == 0 { 0 } else { 1 }));
+        drop(ch);
+    }
+    let alive: BTreeSet<Pid> = util::children().into_iter().map(|(pid, _)| pid).collect();
+    let pids: BTreeSet<Pid> = expected.keys().copied().collect();
+    assert_eq!(alive, pids, "all four children should still be running");
+
+    std::fs::File::from(release_w).write_all(&[0; 4]).unwrap();
+    let reaped = waitall().unwrap();
+    assert_eq!(reaped.len(), expected.len(), "{reaped:?}");
+    let reaped: BTreeMap<Pid, ExitStatus> = reaped.into_iter().collect();
+    assert_eq!(reaped, expected);
+    assert_eq!(util::zombie_children(), Vec::<Pid>::new());
+    assert_eq!(util::children(), Vec::new());
+    assert_eq!(
+        waitall().unwrap(),
+        Vec::new(),
+        "a second waitall finds nobody"
+    );
+}
