@@ -53,10 +53,10 @@ pub use manage::Managed;
 pub use map::{Map, MapStore};
 pub use pmap::{PmapIter, pmap, pmap_iter};
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Result};
+#[cfg(feature = "json")]
+pub use pprocess_transport::Json;
 pub use pprocess_transport::{
     Builder, Channel, Fork, MessagePack, TransportKind, create, create_pipes, exit, num_cores,
     start, waitall,
 };
-#[cfg(feature = "json")]
-pub use pprocess_transport::Json;
 pub use queue::Queue;

@@ -9,13 +9,10 @@ use pprocess_transport::Channel;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::exchange::{Exchange, Handler, Job};
+use crate::exchange::{ChildRun, Exchange, Handler, Job};
 
 /// Runs a job in a freshly forked child and ends it (never returns).
-pub(crate) fn run_child<C: Codec>(
-    ch: Channel<C>,
-    run: Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), String>>,
-) -> ! {
+pub(crate) fn run_child<C: Codec>(ch: Channel<C>, run: ChildRun<C>) -> ! {
     // `Builder::start` does the catch_unwind, error frame and `_exit`; we
     // are already in the child, so hand it a closure that adapts `run`.
     pprocess_transport::run_in_child(ch, run)

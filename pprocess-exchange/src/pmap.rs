@@ -133,6 +133,11 @@ where
                         .or_else(|| p.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "panic".to_string());
                     std::mem::forget(p);
+                    // The results before the failing item go first, so the
+                    // parent can yield all of them before the error.
+                    if !out.is_empty() {
+                        ch.send(&out[..]).map_err(|e| e.to_string())?;
+                    }
                     return Err(format!("item {} panicked: {msg}", start + i));
                 }
             }
@@ -158,7 +163,9 @@ pub struct PmapIter<R> {
     chunk: usize,
     next_range: usize,
     workers: Vec<Worker>,
-    failed: Option<Error>,
+    /// A worker's failure, and the position of the first item it lost:
+    /// yielded once every result before it has been.
+    failed: Option<(usize, Error)>,
 }
 
 impl<R> fmt::Debug for PmapIter<R> {
@@ -180,8 +187,11 @@ impl<R: DeserializeOwned> PmapIter<R> {
         let Some(ch) = self.exchange.channel_mut(worker.id) else {
             return Ok(());
         };
-        if self.next_range < self.len {
-            let range = (self.next_range, (self.next_range + self.chunk).min(self.len));
+        if self.next_range < self.len && self.failed.is_none() {
+            let range = (
+                self.next_range,
+                (self.next_range + self.chunk).min(self.len),
+            );
             self.next_range = range.1;
             worker.ranges.push_back(range);
             ch.feed(&range)?;
@@ -208,18 +218,25 @@ impl<R: DeserializeOwned> PmapIter<R> {
             loop {
                 match ch.try_receive::<Vec<R>>() {
                     Ok(Some(values)) => {
-                        let Some((start, end)) = self.workers[w].ranges.pop_front() else {
+                        let Some(&(start, end)) = self.workers[w].ranges.front() else {
                             return Err(Error::Protocol("result for no range".into()));
                         };
-                        if values.len() != end - start {
+                        let got = values.len();
+                        if got > end - start {
                             return Err(Error::Protocol(format!(
-                                "range {start}..{end} returned {} results",
-                                values.len()
+                                "range {start}..{end} returned {got} results"
                             )));
                         }
                         for (slot, v) in self.results[start..end].iter_mut().zip(values) {
                             *slot = Some(v);
                         }
+                        if got < end - start {
+                            // The results before a failing item; its error
+                            // follows.
+                            self.workers[w].ranges[0].0 = start + got;
+                            continue;
+                        }
+                        self.workers[w].ranges.pop_front();
                         self.feed(w)?;
                         break;
                     }
@@ -232,12 +249,21 @@ impl<R: DeserializeOwned> PmapIter<R> {
                         if e.is_closed() && self.workers[w].ranges.is_empty() {
                             break;
                         }
-                        return Err(match (e, pid, status) {
+                        let error = match (e, pid, status) {
                             (Error::Closed, Some(pid), Some(status)) => {
                                 Error::ChildDied { pid, status }
                             }
                             (e, ..) => e,
-                        });
+                        };
+                        // The failure takes the place of the worker's oldest
+                        // unanswered item; results before it still come from
+                        // the other workers ("the first failure in input
+                        // order").
+                        let at = self.workers[w].ranges.front().map_or(self.next, |r| r.0);
+                        if self.failed.as_ref().is_none_or(|(first, _)| at < *first) {
+                            self.failed = Some((at, error));
+                        }
+                        break;
                     }
                 }
             }
@@ -253,11 +279,11 @@ impl<R: DeserializeOwned> Iterator for PmapIter<R> {
         if self.next >= self.len {
             return None;
         }
-        if let Some(e) = self.failed.take() {
-            self.next = self.len;
-            return Some(Err(e));
-        }
         while self.results[self.next].is_none() {
+            if self.failed.as_ref().is_some_and(|(at, _)| self.next >= *at) {
+                self.next = self.len;
+                return self.failed.take().map(|(_, e)| Err(e));
+            }
             if let Err(e) = self.pump() {
                 self.next = self.len;
                 return Some(Err(e));

@@ -432,8 +432,13 @@ impl<C: Codec> Channel<C> {
     }
 
     fn take_buffered<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
-        if let ReadState::Broken(why) = &self.read_state {
-            return Err(Error::Protocol(format!("channel unusable after {why}")));
+        match &self.read_state {
+            ReadState::Broken(why) => {
+                return Err(Error::Protocol(format!("channel unusable after {why}")));
+            }
+            // Nothing after an end-of-stream frame is delivered.
+            ReadState::Ended => return Err(Error::Closed),
+            ReadState::Open | ReadState::Eof => {}
         }
         let next = self.read.next_frame(self.max_frame);
         let frame = match next {

@@ -24,13 +24,19 @@ const FAIR_SHARE: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChannelId(usize);
 
+/// What a new child runs: `Err` is the message for the parent.
+pub(crate) type ChildRun<C> = Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), String>>;
+
+/// Queues a job's arguments on a live worker's channel.
+pub(crate) type WorkerFeed<C> = Box<dyn FnOnce(&mut Channel<C>) -> Result<()>>;
+
 /// Work that waits for a free place under the limit.
 pub(crate) struct Job<C> {
     pub(crate) index: usize,
     /// Runs in a new child.
-    pub(crate) run: Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), String>>,
+    pub(crate) run: ChildRun<C>,
     /// For reusable work: queues the arguments on a live worker instead.
-    pub(crate) feed: Option<Box<dyn FnOnce(&mut Channel<C>) -> Result<()>>>,
+    pub(crate) feed: Option<WorkerFeed<C>>,
 }
 
 struct Slot<C> {
@@ -44,6 +50,8 @@ struct Slot<C> {
     writing: bool,
     /// A worker that takes new arguments (reuse mode).
     reusable: bool,
+    /// A remote error was delivered: the child has said why it ends.
+    explained: bool,
 }
 
 /// Readiness over many channels, with a limit on live children: pprocess's
@@ -242,10 +250,15 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
 
     /// The channel with this id, to send to it or receive from it directly.
     pub fn channel_mut(&mut self, id: ChannelId) -> Option<&mut Channel<C>> {
-        self.slots
-            .get_mut(id.0)
-            .and_then(Option::as_mut)
-            .map(|s| &mut s.channel)
+        let s = self.slots.get_mut(id.0)?.as_mut()?;
+        // A receive through this reference may read whole frames into the
+        // channel's buffer and leave the socket dry: no edge will come for
+        // them, so look at the channel again before blocking.
+        if !s.hot {
+            s.hot = true;
+            self.hot.push_back(id.0);
+        }
+        Some(&mut s.channel)
     }
 
     /// Unregisters a channel and returns it (its child is not reaped).
@@ -256,6 +269,11 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
 
     fn take_slot(&mut self, slot: usize) -> Option<Slot<C>> {
         let s = self.slots.get_mut(slot)?.take()?;
+        if s.hot {
+            // Else a channel that takes this slot next would be queued (and
+            // reported ready) twice.
+            self.hot.retain(|&h| h != slot);
+        }
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut SourceFd(&s.channel.read_fd().as_raw_fd()));
         if s.writing {
@@ -337,7 +355,12 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
         self.add(channel)
     }
 
-    fn register(&mut self, mut channel: Channel<C>, index: usize, reusable: bool) -> Result<ChannelId> {
+    fn register(
+        &mut self,
+        mut channel: Channel<C>,
+        index: usize,
+        reusable: bool,
+    ) -> Result<ChannelId> {
         channel.set_nonblocking(true)?;
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
@@ -360,6 +383,7 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             delivered: false,
             writing: false,
             reusable,
+            explained: false,
         });
         self.hot.push_back(slot);
         self.active += 1;
@@ -369,6 +393,8 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     /// Waits up to `timeout` (`None`: for ever; zero: just look) for
     /// channels to become readable, and returns those from which a receive
     /// will not block: a whole message is buffered, or the peer hung up.
+    /// The list is empty only when the timeout has passed or no channel is
+    /// registered.
     ///
     /// Use it with [`Exchange::channel_mut`] to receive yourself; or let
     /// [`Exchange::store`] do it all.
@@ -377,24 +403,32 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     ///
     /// [`Error::Io`] if `epoll_wait` fails.
     pub fn ready(&mut self, timeout: Option<Duration>) -> Result<Vec<ChannelId>> {
-        self.poll_events(timeout)?;
-        let mut ready = Vec::new();
-        for _ in 0..self.hot.len() {
-            let Some(slot) = self.hot.pop_front() else {
-                break;
-            };
-            let Some(s) = self.slots[slot].as_mut() else {
-                continue;
-            };
-            match s.channel.fill_ready() {
-                Ok(false) => s.hot = false,
-                Ok(true) | Err(_) => {
-                    ready.push(ChannelId(slot));
-                    self.hot.push_back(slot);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            self.poll_events(left)?;
+            let mut ready = Vec::new();
+            for _ in 0..self.hot.len() {
+                let Some(slot) = self.hot.pop_front() else {
+                    break;
+                };
+                let Some(s) = self.slots[slot].as_mut() else {
+                    continue;
+                };
+                match s.channel.fill_ready() {
+                    Ok(false) => s.hot = false,
+                    Ok(true) | Err(_) => {
+                        ready.push(ChannelId(slot));
+                        self.hot.push_back(slot);
+                    }
                 }
             }
+            // An edge may bring part of a frame, and a channel looked at
+            // again may have nothing: wait on until the time is up.
+            if !ready.is_empty() || self.active == 0 || left == Some(Duration::ZERO) {
+                return Ok(ready);
+            }
         }
-        Ok(ready)
     }
 
     /// Waits for readiness and records which channels became hot. Does not
@@ -552,10 +586,7 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
                 break;
             };
             let mut taken = 0;
-            loop {
-                let Some(s) = self.slots[slot].as_mut() else {
-                    break;
-                };
+            while let Some(s) = self.slots[slot].as_mut() {
                 if taken == FAIR_SHARE {
                     self.hot.push_back(slot);
                     break;
@@ -602,6 +633,10 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
 
     /// Hands a message to the handler; a reused worker gets its next work.
     fn deliver(&mut self, slot: usize, result: Result<R>) -> Result<()> {
+        // A remote error ends the child: a reused worker's loop is over
+        // (work fed to it now would be lost), and its exit status says
+        // nothing more.
+        let remote = matches!(result, Err(Error::Remote { .. }));
         let Some(message) = self.message(slot, result) else {
             return Ok(());
         };
@@ -610,7 +645,10 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             return Ok(());
         };
         s.delivered = true;
-        if s.reusable && !self.continuous {
+        if remote {
+            s.reusable = false;
+            s.explained = true;
+        } else if s.reusable && !self.continuous {
             self.next_for_worker(slot)?;
         }
         Ok(())
@@ -656,7 +694,14 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
         };
         let failed = status.is_some_and(|st| !st.success());
         if let Some(pid) = pid {
-            if !s.delivered || (self.continuous && failed) {
+            // Continuous: any number of messages (none included) is a
+            // result; only a failure the child did not report is news.
+            let report = if self.continuous {
+                failed && !s.explained
+            } else {
+                !s.delivered
+            };
+            if report {
                 let error = match status {
                     Some(status) => Error::ChildDied { pid, status },
                     None => Error::Closed,
