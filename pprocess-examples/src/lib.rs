@@ -1,1 +1,6 @@
 //! Shared code of the example programs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod grid;
+pub mod indexer;
