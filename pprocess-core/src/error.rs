@@ -97,6 +97,15 @@ pub enum Error {
     #[error("fork failed: {0}")]
     Fork(io::Error),
 
+    /// A Unix-socket address cannot be used.
+    #[error("cannot use socket address {address}: {reason}")]
+    Address {
+        /// The address (a filesystem path).
+        address: String,
+        /// Why: too long, in use, not a socket, nobody listening, ...
+        reason: String,
+    },
+
     /// No frame arrived within the time allowed.
     #[error("no message within {0:?}")]
     Timeout(Duration),

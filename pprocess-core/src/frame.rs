@@ -31,9 +31,11 @@ pub enum FrameKind {
     Error = 1,
     /// The sender will send nothing more (an orderly end of stream).
     End = 2,
-    /// A control message of the layer above (for example "stop" to a reused
-    /// worker); its payload is encoded by the channel's codec.
-    Control = 3,
+    /// An acknowledgement: the payload is the number of data and error
+    /// frames the sender has received on this connection so far (u64 LE).
+    /// Persistent channels use it to keep what was not yet received for the
+    /// next peer.
+    Ack = 3,
 }
 
 impl FrameKind {
@@ -47,7 +49,7 @@ impl FrameKind {
             0 => Ok(FrameKind::Data),
             1 => Ok(FrameKind::Error),
             2 => Ok(FrameKind::End),
-            3 => Ok(FrameKind::Control),
+            3 => Ok(FrameKind::Ack),
             other => Err(Error::Protocol(format!("unknown frame kind {other}"))),
         }
     }
@@ -154,7 +156,10 @@ mod tests {
     #[test]
     fn unknown_kind_is_protocol_error() {
         let err = FrameKind::from_byte(9).unwrap_err();
-        assert!(matches!(err, Error::Protocol(ref m) if m.contains('9')), "{err}");
+        assert!(
+            matches!(err, Error::Protocol(ref m) if m.contains('9')),
+            "{err}"
+        );
     }
 
     #[test]

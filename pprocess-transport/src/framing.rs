@@ -178,7 +178,16 @@ mod tests {
         let mut data = u32::MAX.to_le_bytes().to_vec();
         data.push(0);
         let err = collect(data, vec![], 1 << 20).unwrap_err();
-        assert!(matches!(err, Error::FrameTooLarge { len: 4_294_967_295, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::FrameTooLarge {
+                    len: 4_294_967_295,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -192,9 +201,27 @@ mod tests {
     fn eof_inside_header_and_inside_payload_is_truncated() {
         let f = frame(FrameKind::Data, b"hello");
         let err = collect(f[..3].to_vec(), vec![], 100).unwrap_err();
-        assert!(matches!(err, Error::Truncated { expected: 5, got: 3 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Truncated {
+                    expected: 5,
+                    got: 3
+                }
+            ),
+            "{err}"
+        );
         let err = collect(f[..7].to_vec(), vec![], 100).unwrap_err();
-        assert!(matches!(err, Error::Truncated { expected: 10, got: 7 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Truncated {
+                    expected: 10,
+                    got: 7
+                }
+            ),
+            "{err}"
+        );
     }
 
     proptest! {

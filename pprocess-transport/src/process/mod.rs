@@ -48,7 +48,11 @@ fn convert(status: WaitStatus) -> Option<ExitStatus> {
 /// `waitpid` for one child, with the status `waitall` may have collected
 /// already.
 fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
-    let flags = if block { None } else { Some(WaitPidFlag::WNOHANG) };
+    let flags = if block {
+        None
+    } else {
+        Some(WaitPidFlag::WNOHANG)
+    };
     loop {
         match waitpid(nix::unistd::Pid::from_raw(pid), flags) {
             Ok(WaitStatus::StillAlive) => return Ok(None),
@@ -176,10 +180,7 @@ fn reap_orphans(state: &mut registry::State) {
     state.children.retain(|&pid, st| {
         *st != ChildState::Orphan
             || matches!(
-                waitpid(
-                    nix::unistd::Pid::from_raw(pid),
-                    Some(WaitPidFlag::WNOHANG)
-                ),
+                waitpid(nix::unistd::Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)),
                 Ok(WaitStatus::StillAlive)
             )
     });
@@ -301,7 +302,9 @@ impl<C: Codec> Builder<C> {
         match fork_locked(&child_end.raw_fds())? {
             ForkResult::Parent(pid) => {
                 drop(child_end);
-                Ok(Fork::Parent(self.channel(parent_end).with_child(Child::new(pid))))
+                Ok(Fork::Parent(
+                    self.channel(parent_end).with_child(Child::new(pid)),
+                ))
             }
             ForkResult::Child => {
                 drop(parent_end);

@@ -19,7 +19,11 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Resu
 /// Waits until `fd` is readable (`write == false`) or writable, or the
 /// timeout passes (`None` waits for ever). Returns whether it became ready
 /// (hang-up and errors count as ready: the next read or write reports them).
-pub(crate) fn poll_one(fd: BorrowedFd<'_>, write: bool, timeout: Option<Duration>) -> io::Result<bool> {
+pub(crate) fn poll_one(
+    fd: BorrowedFd<'_>,
+    write: bool,
+    timeout: Option<Duration>,
+) -> io::Result<bool> {
     let events = if write {
         PollFlags::POLLOUT
     } else {
