@@ -45,18 +45,21 @@
 mod exchange;
 mod manage;
 mod map;
+mod persistent;
 mod pmap;
 mod queue;
 
 pub use exchange::{ChannelId, Exchange, Handler, Inbox, Message};
 pub use manage::Managed;
 pub use map::{Map, MapStore};
+pub use persistent::{PersistentQueue, background_queue};
 pub use pmap::{PmapIter, pmap, pmap_iter};
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Result};
 #[cfg(feature = "json")]
 pub use pprocess_transport::Json;
 pub use pprocess_transport::{
-    Builder, Channel, Fork, MessagePack, TransportKind, create, create_pipes, exit, num_cores,
-    start, waitall,
+    Background, BackgroundCallable, Builder, Channel, Fork, MessagePack, PersistentChannel,
+    PersistentFork, TransportKind, connect, create, create_persistent, create_pipes, exit,
+    num_cores, start, start_persistent, waitall,
 };
 pub use queue::Queue;

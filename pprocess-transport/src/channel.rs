@@ -88,6 +88,12 @@ pub struct Channel<C = MessagePack> {
     written: usize,
     max_frame: usize,
     nonblocking: bool,
+    /// Send acknowledgements of received frames (persistent channels).
+    acknowledge: bool,
+    /// Data and error frames handed out (counted when acknowledging).
+    received: u64,
+    /// The peer's latest acknowledgement.
+    peer_acked: u64,
     child: Option<Child>,
     _codec: PhantomData<fn() -> C>,
 }
@@ -116,6 +122,9 @@ impl<C: Codec> Channel<C> {
             written: 0,
             max_frame: DEFAULT_MAX_FRAME,
             nonblocking: false,
+            acknowledge: false,
+            received: 0,
+            peer_acked: 0,
             child: None,
             _codec: PhantomData,
         }
@@ -280,21 +289,81 @@ impl<C: Codec> Channel<C> {
     }
 
     fn encode_frame<T: Serialize + ?Sized>(&mut self, kind: FrameKind, value: &T) -> Result<()> {
-        let at = self.write.len();
-        self.write.extend_from_slice(&[0; HEADER_LEN]);
-        let header = C::encode(value, &mut self.write).and_then(|()| {
-            let len = self.write.len() - at - HEADER_LEN;
-            pprocess_core::frame::check_len(len as u64, self.max_frame)?;
-            encode_header(kind, len)
-        });
-        match header {
-            Ok(h) => {
-                self.write[at..at + HEADER_LEN].copy_from_slice(&h);
-                Ok(())
+        encode_frame_into::<C, T>(kind, value, self.max_frame, &mut self.write)
+    }
+
+    /// Queues bytes that already form whole frames and writes them.
+    pub(crate) fn write_frames(&mut self, frames: &[u8]) -> Result<()> {
+        self.write.extend_from_slice(frames);
+        self.flush()
+    }
+
+    /// Turns on acknowledgements: after each data or error frame it hands
+    /// out, the channel tells the peer how many it has received. Channels to
+    /// persistent (background) processes need it.
+    pub(crate) fn set_acknowledge(&mut self, on: bool) {
+        self.acknowledge = on;
+    }
+
+    /// What the peer has acknowledged on this connection so far.
+    pub(crate) fn peer_acked(&self) -> u64 {
+        self.peer_acked
+    }
+
+    /// Reads and takes acknowledgements until the peer has acknowledged at
+    /// least `target` frames. Stops at a data frame (which stays for
+    /// receive) with what it has.
+    ///
+    /// Errors: `Closed` or `Truncated` if the peer hangs up first.
+    pub(crate) fn wait_acks(&mut self, target: u64) -> Result<u64> {
+        loop {
+            while self.peer_acked < target && self.read.peek_kind() == Some(FrameKind::Ack as u8) {
+                match self.read.next_frame(self.max_frame)? {
+                    Some((_, range)) => self.take_ack(range)?,
+                    None => break,
+                }
             }
-            Err(e) => {
-                self.write.truncate(at);
-                Err(e)
+            if self.peer_acked >= target {
+                return Ok(self.peer_acked);
+            }
+            if self
+                .read
+                .peek_kind()
+                .is_some_and(|k| k != FrameKind::Ack as u8)
+            {
+                return Ok(self.peer_acked);
+            }
+            if let ReadState::Eof | ReadState::Ended = self.read_state {
+                return Err(self.end_of_file());
+            }
+            match self.read.fill(&mut *self.transport) {
+                Ok(0) => self.read_state = ReadState::Eof,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    sys::poll_one(self.transport.read_fd(), false, None)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn take_ack(&mut self, range: std::ops::Range<usize>) -> Result<()> {
+        let bytes = self.read.slice(range);
+        let count: [u8; 8] = bytes.try_into().map_err(|_| {
+            Error::Protocol(format!("acknowledgement of {} bytes, not 8", bytes.len()))
+        })?;
+        self.peer_acked = self.peer_acked.max(u64::from_le_bytes(count));
+        Ok(())
+    }
+
+    /// Counts a frame handed out and, if acknowledging, tells the peer.
+    fn acknowledge_one(&mut self) {
+        if self.acknowledge {
+            self.received += 1;
+            let count = self.received.to_le_bytes();
+            if self.queue_raw(FrameKind::Ack, &count).is_ok() {
+                let _ = self.flush();
             }
         }
     }
@@ -440,25 +509,36 @@ impl<C: Codec> Channel<C> {
             ReadState::Ended => return Err(Error::Closed),
             ReadState::Open | ReadState::Eof => {}
         }
-        let next = self.read.next_frame(self.max_frame);
-        let frame = match next {
-            Ok(f) => f,
-            Err(e) => {
-                self.read_state = ReadState::Broken(e.to_string());
-                return Err(e);
-            }
-        };
-        match frame {
-            None => Ok(None),
-            Some((FrameKind::Data, range)) => C::decode(self.read.slice(range)).map(Some),
-            Some((FrameKind::Error, range)) => {
-                Err(RemoteError::decode(self.read.slice(range))?.into_error())
-            }
-            Some((FrameKind::End, _)) => {
-                self.read_state = ReadState::Ended;
-                Err(Error::Closed)
-            }
-            Some((kind, _)) => Err(Error::Protocol(format!("unexpected frame kind {kind:?}"))),
+        loop {
+            let next = self.read.next_frame(self.max_frame);
+            let frame = match next {
+                Ok(f) => f,
+                Err(e) => {
+                    self.read_state = ReadState::Broken(e.to_string());
+                    return Err(e);
+                }
+            };
+            return match frame {
+                None => Ok(None),
+                Some((FrameKind::Data, range)) => {
+                    let value = C::decode(self.read.slice(range));
+                    self.acknowledge_one();
+                    value.map(Some)
+                }
+                Some((FrameKind::Error, range)) => {
+                    let remote = RemoteError::decode(self.read.slice(range));
+                    self.acknowledge_one();
+                    Err(remote?.into_error())
+                }
+                Some((FrameKind::End, _)) => {
+                    self.read_state = ReadState::Ended;
+                    Err(Error::Closed)
+                }
+                Some((FrameKind::Ack, range)) => {
+                    self.take_ack(range)?;
+                    continue;
+                }
+            };
         }
     }
 
@@ -585,6 +665,33 @@ impl<C: Codec> Channel<C> {
     /// channel leaves the process to the caller.
     pub fn take_child(&mut self) -> Option<Child> {
         self.child.take()
+    }
+}
+
+/// Appends one frame of `kind` carrying `value` (encoded by `C`) to `out`.
+/// On error `out` is left as it was.
+pub(crate) fn encode_frame_into<C: Codec, T: Serialize + ?Sized>(
+    kind: FrameKind,
+    value: &T,
+    max_frame: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let at = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    let header = C::encode(value, out).and_then(|()| {
+        let len = out.len() - at - HEADER_LEN;
+        pprocess_core::frame::check_len(len as u64, max_frame)?;
+        encode_header(kind, len)
+    });
+    match header {
+        Ok(h) => {
+            out[at..at + HEADER_LEN].copy_from_slice(&h);
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(at);
+            Err(e)
+        }
     }
 }
 

@@ -65,8 +65,12 @@ pub use codec::Json;
 pub use codec::MessagePack;
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
 pub use process::{
+    Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
+    start_persistent,
+};
+pub use process::{
     Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, num_cores, run_in_child, start,
     thread_count, waitall,
 };
 pub use registry::{track_fd, untrack_fd};
-pub use transport::{Pipe, SocketPair, TransportKind};
+pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};

@@ -294,6 +294,10 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
         i
     }
 
+    pub(crate) fn builder(&self) -> &Builder<C> {
+        &self.builder
+    }
+
     pub(crate) fn is_reuse(&self) -> bool {
         self.reuse
     }

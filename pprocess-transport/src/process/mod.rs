@@ -1,6 +1,7 @@
 //! Forked processes: `start`, `create`, `exit`, `waitall`, `num_cores`.
 
 mod child;
+mod persistent;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -13,6 +14,10 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use pprocess_core::{Codec, DEFAULT_MAX_FRAME, Error, ExitStatus, Pid, Process, Result};
 
 pub use child::ChildOutcome;
+pub use persistent::{
+    Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
+    start_persistent,
+};
 
 use crate::channel::Channel;
 use crate::codec::MessagePack;
@@ -206,6 +211,7 @@ pub struct Builder<C = MessagePack> {
     kind: TransportKind,
     max_frame: usize,
     socket_buffer: Option<usize>,
+    log: Option<std::path::PathBuf>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -226,6 +232,7 @@ impl<C> Clone for Builder<C> {
             kind: self.kind,
             max_frame: self.max_frame,
             socket_buffer: self.socket_buffer,
+            log: self.log.clone(),
             _codec: PhantomData,
         }
     }
@@ -245,6 +252,7 @@ impl<C: Codec> Builder<C> {
             kind: TransportKind::SocketPair,
             max_frame: DEFAULT_MAX_FRAME,
             socket_buffer: None,
+            log: None,
             _codec: PhantomData,
         }
     }

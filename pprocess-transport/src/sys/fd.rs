@@ -1,7 +1,7 @@
 //! Descriptor helpers.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
@@ -74,4 +74,13 @@ pub(crate) fn replace_with_dev_null(fds: impl Iterator<Item = RawFd>) -> io::Res
         }
     }
     Ok(())
+}
+
+/// Takes ownership of a descriptor a system call has just returned (for
+/// example `accept4`), which nothing else owns yet.
+pub(crate) fn own_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: callers pass a descriptor freshly returned by the kernel to
+    // this process and not yet wrapped by any owner, so it is open and the
+    // new `OwnedFd` is its only owner.
+    unsafe { OwnedFd::from_raw_fd(fd) }
 }

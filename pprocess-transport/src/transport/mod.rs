@@ -3,10 +3,13 @@
 mod fd;
 mod pipe;
 mod socketpair;
+mod unix_socket;
 
 pub(crate) use fd::TrackedFd;
 pub use pipe::Pipe;
 pub use socketpair::SocketPair;
+pub(crate) use unix_socket::{Listener, check_address};
+pub use unix_socket::{MAX_ADDRESS_LEN, UnixSocket};
 
 use std::io;
 

@@ -1,0 +1,244 @@
+//! The Unix-domain-socket transport of background processes: a connected
+//! stream, and the listening side with safe handling of the socket file.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::sys::socket::{MsgFlags, Shutdown, SockFlag, accept4, send, shutdown};
+use pprocess_core::{Error, Result, Transport};
+
+use super::TrackedFd;
+
+/// The longest socket path Linux accepts (`sun_path` holds 108 bytes with
+/// the terminating NUL).
+pub const MAX_ADDRESS_LEN: usize = 107;
+
+/// A connected Unix-domain stream socket: the transport between a
+/// background process and whoever connects to its address.
+///
+/// Writes use `MSG_NOSIGNAL`, as for [`SocketPair`](crate::SocketPair).
+#[derive(Debug)]
+pub struct UnixSocket {
+    fd: TrackedFd,
+}
+
+fn address_error(address: &Path, reason: impl Into<String>) -> Error {
+    Error::Address {
+        address: address.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Refuses addresses the kernel would truncate or reject.
+pub(crate) fn check_address(address: &Path) -> Result<()> {
+    let len = address.as_os_str().len();
+    if len == 0 {
+        return Err(address_error(address, "the address is empty"));
+    }
+    if len > MAX_ADDRESS_LEN {
+        return Err(address_error(
+            address,
+            format!(
+                "path of {len} bytes exceeds the {MAX_ADDRESS_LEN}-byte limit of a unix socket address"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl UnixSocket {
+    /// Connects to a process listening at `address`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Address`] if the path is too long, nothing is there, or
+    /// nobody listens (the process has ended); [`Error::Io`] otherwise.
+    pub fn connect(address: impl AsRef<Path>) -> Result<UnixSocket> {
+        let address = address.as_ref();
+        check_address(address)?;
+        let stream = UnixStream::connect(address).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => address_error(address, "no socket at this address"),
+            io::ErrorKind::ConnectionRefused => {
+                address_error(address, "nobody listens (the process has ended)")
+            }
+            _ => address_error(address, e.to_string()),
+        })?;
+        let [fd] = TrackedFd::track_all([OwnedFd::from(stream)]);
+        Ok(UnixSocket { fd })
+    }
+}
+
+impl Read for UnixSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.fd).read(buf)
+    }
+}
+
+impl Write for UnixSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match send(self.fd.raw(), buf, MsgFlags::MSG_NOSIGNAL) {
+                Ok(n) => return Ok(n),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for UnixSocket {
+    fn read_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+    fn write_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+    fn raw_fds(&self) -> Vec<RawFd> {
+        vec![self.fd.raw()]
+    }
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        crate::sys::set_nonblocking(self.fd.as_fd(), nonblocking)
+    }
+    fn close_write(&mut self) -> io::Result<()> {
+        match shutdown(self.fd.raw(), Shutdown::Write) {
+            Ok(()) | Err(nix::errno::Errno::ENOTCONN) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A listening socket bound at a filesystem address, mode 0600.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    fd: TrackedFd,
+    address: PathBuf,
+    dev: u64,
+    ino: u64,
+    /// Remove the socket file on drop (only in the process that serves it).
+    owner: bool,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Listener {
+    /// Binds at `address`.
+    ///
+    /// The socket is bound in a fresh owner-only directory beside the
+    /// address, made mode 0600, and then hard-linked into place, so it is
+    /// never reachable with wider permissions and an existing file is never
+    /// replaced. An existing file at the address is removed only if it is a
+    /// socket nobody listens on (left by a killed process).
+    pub(crate) fn bind(address: &Path) -> Result<Listener> {
+        check_address(address)?;
+        if let Ok(meta) = fs::symlink_metadata(address) {
+            if !meta.file_type().is_socket() {
+                return Err(address_error(
+                    address,
+                    "a file that is not a socket is there; it was left alone",
+                ));
+            }
+            match UnixStream::connect(address) {
+                Ok(_) => return Err(address_error(address, "a live process listens there")),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    fs::remove_file(address).map_err(|e| {
+                        address_error(address, format!("cannot remove stale socket: {e}"))
+                    })?;
+                }
+                Err(e) => return Err(address_error(address, e.to_string())),
+            }
+        }
+        let parent = match address.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp_dir = parent.join(format!(
+            ".pprocess-{}-{}.tmp",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&temp_dir)
+            .map_err(|e| {
+                address_error(
+                    address,
+                    format!("cannot create {}: {e}", temp_dir.display()),
+                )
+            })?;
+        let temp = temp_dir.join("s");
+        let bound = UnixListener::bind(&temp)
+            .and_then(|l| {
+                fs::set_permissions(&temp, fs::Permissions::from_mode(0o600))?;
+                fs::hard_link(&temp, address)?;
+                Ok(l)
+            })
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => {
+                    address_error(address, "another file appeared at the address")
+                }
+                _ => address_error(address, e.to_string()),
+            });
+        let _ = fs::remove_file(&temp);
+        let _ = fs::remove_dir(&temp_dir);
+        let listener = bound?;
+        let meta = fs::symlink_metadata(address)?;
+        let [fd] = TrackedFd::track_all([OwnedFd::from(listener)]);
+        Ok(Listener {
+            fd,
+            address: address.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            owner: false,
+        })
+    }
+
+    /// Makes this process the one that removes the socket file.
+    pub(crate) fn take_ownership(&mut self) {
+        self.owner = true;
+    }
+
+    pub(crate) fn address(&self) -> &Path {
+        &self.address
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.fd.as_fd().as_raw_fd()
+    }
+
+    /// Waits for the next peer.
+    pub(crate) fn accept(&self) -> Result<UnixSocket> {
+        loop {
+            match accept4(self.fd.raw(), SockFlag::SOCK_CLOEXEC) {
+                Ok(raw) => {
+                    let owned = crate::sys::own_fd(raw);
+                    let [fd] = TrackedFd::track_all([owned]);
+                    return Ok(UnixSocket { fd });
+                }
+                Err(nix::errno::Errno::EINTR | nix::errno::Errno::ECONNABORTED) => continue,
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
+        // Remove the file only if it is still ours, not a replacement.
+        if let Ok(meta) = fs::symlink_metadata(&self.address) {
+            if meta.dev() == self.dev && meta.ino() == self.ino {
+                let _ = fs::remove_file(&self.address);
+            }
+        }
+    }
+}
