@@ -107,8 +107,7 @@ struct Slot<C> {
 /// `/dev/null` in every child forked through this library. A child that
 /// needs an exchange makes a new one.
 pub struct Exchange<R, H = Inbox<R>, C = MessagePack> {
-    poll: Poll,
-    poll_fd: RawFd,
+    poll: TrackedPoll,
     events: Events,
     slots: Vec<Option<Slot<C>>>,
     free: Vec<usize>,
@@ -205,11 +204,8 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
 
     /// Ends the exchange and returns the handler. Channels still open are
     /// closed; their children are reaped later (see [`waitall`](crate::waitall)).
-    pub fn into_handler(mut self) -> H
-    where
-        H: Default,
-    {
-        std::mem::take(&mut self.handler)
+    pub fn into_handler(self) -> H {
+        self.handler
     }
 
     /// The number of channels registered (pprocess's `active()`, as a
@@ -311,12 +307,9 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     ///
     /// [`Error::Io`] if the epoll instance cannot be made.
     pub fn with_builder(builder: Builder<C>, handler: H) -> Result<Self> {
-        let poll = Poll::new()?;
-        let poll_fd = poll.as_raw_fd();
-        pprocess_transport::track_fd(poll_fd);
+        let poll = TrackedPoll::new()?;
         Ok(Exchange {
             poll,
-            poll_fd,
             events: Events::with_capacity(256),
             slots: Vec::new(),
             free: Vec::new(),
@@ -837,8 +830,32 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     }
 }
 
-impl<R, H, C> Drop for Exchange<R, H, C> {
+/// The exchange's epoll instance, registered so that forked children get
+/// `/dev/null` in its place (they must never share the parent's events).
+struct TrackedPoll {
+    poll: Poll,
+    fd: RawFd,
+}
+
+impl TrackedPoll {
+    fn new() -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let fd = poll.as_raw_fd();
+        pprocess_transport::track_fd(fd);
+        Ok(TrackedPoll { poll, fd })
+    }
+
+    fn registry(&self) -> &mio::Registry {
+        self.poll.registry()
+    }
+
+    fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.poll.poll(events, timeout)
+    }
+}
+
+impl Drop for TrackedPoll {
     fn drop(&mut self) {
-        pprocess_transport::untrack_fd(self.poll_fd);
+        pprocess_transport::untrack_fd(self.fd);
     }
 }
