@@ -35,6 +35,26 @@ pub struct Options {
     pub limit: usize,
 }
 
+/// The extra command line of the background examples
+/// (`simple_background_queue`, `simple_persistent_queue`): pprocess's
+/// `--start` and `--reconnect`, and where the socket files go. Flatten it
+/// beside [`Options`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackgroundOptions {
+    /// Only start the background work and exit; a later run with
+    /// --reconnect collects the results.
+    #[arg(long, conflicts_with = "reconnect")]
+    pub start: bool,
+    /// Only collect the results of background work started earlier with
+    /// --start.
+    #[arg(long)]
+    pub reconnect: bool,
+    /// The directory of the socket files (pprocess used the current
+    /// directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: std::path::PathBuf,
+}
+
 /// Parses a delay in seconds: a finite, non-negative number.
 fn parse_delay(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
@@ -103,6 +123,25 @@ mod tests {
         assert!(parse_delay("inf").is_err());
         assert!(parse_delay("NaN").is_err());
         assert!(parse_delay("soon").is_err());
+    }
+
+    #[test]
+    fn background_options_parse() {
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            grid: Options,
+            #[command(flatten)]
+            background: BackgroundOptions,
+        }
+        let c = Cli::try_parse_from(["x", "--start", "--dir", "/tmp/d", "--delay", "0"]).unwrap();
+        assert!(c.background.start && !c.background.reconnect);
+        assert_eq!(c.background.dir, std::path::Path::new("/tmp/d"));
+        assert_eq!(c.grid.delay, Duration::ZERO);
+        let c = Cli::try_parse_from(["x"]).unwrap();
+        assert!(!c.background.start && !c.background.reconnect);
+        assert_eq!(c.background.dir, std::path::Path::new("."));
+        assert!(Cli::try_parse_from(["x", "--start", "--reconnect"]).is_err());
     }
 
     #[test]

@@ -348,6 +348,41 @@ impl<C: Codec> Channel<C> {
         }
     }
 
+    /// Takes every acknowledgement that can be had without blocking from a
+    /// connection that is being given up (its peer has gone): what the
+    /// peer acknowledged before it went must count, or the persistent
+    /// channel would send those messages again to the next peer. Anything
+    /// else the peer sent is dropped with the connection.
+    pub(crate) fn take_remaining_acks(&mut self) {
+        if self.set_nonblocking(true).is_err() {
+            return;
+        }
+        loop {
+            match self.read.next_frame(self.max_frame) {
+                Ok(Some((FrameKind::Ack, range))) => {
+                    if self.take_ack(range).is_err() {
+                        return;
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    if let ReadState::Eof | ReadState::Ended | ReadState::Broken(_) =
+                        self.read_state
+                    {
+                        return;
+                    }
+                    match self.read.fill(&mut *self.transport) {
+                        Ok(0) => self.read_state = ReadState::Eof,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return,
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
     fn take_ack(&mut self, range: std::ops::Range<usize>) -> Result<()> {
         let bytes = self.read.slice(range);
         let count: [u8; 8] = bytes.try_into().map_err(|_| {
@@ -460,6 +495,15 @@ impl<C: Codec> Channel<C> {
     ///   corrupt (the channel is unusable afterwards);
     /// - [`Error::Io`]: a read failed.
     pub fn receive<T: DeserializeOwned>(&mut self) -> Result<T> {
+        // Fast path: a whole data frame is buffered; decode it straight
+        // into the return value.
+        if self.read_state == ReadState::Open {
+            if let Some(range) = self.read.next_data_frame(self.max_frame) {
+                let value = C::decode(self.read.slice(range));
+                self.acknowledge_one();
+                return value;
+            }
+        }
         match self.receive_inner(Wait::Forever)? {
             Some(v) => Ok(v),
             None => Err(Error::Protocol("blocking receive returned nothing".into())),
@@ -508,6 +552,12 @@ impl<C: Codec> Channel<C> {
             // Nothing after an end-of-stream frame is delivered.
             ReadState::Ended => return Err(Error::Closed),
             ReadState::Open | ReadState::Eof => {}
+        }
+        // Fast path: a whole data frame is buffered.
+        if let Some(range) = self.read.next_data_frame(self.max_frame) {
+            let value = C::decode(self.read.slice(range));
+            self.acknowledge_one();
+            return value.map(Some);
         }
         loop {
             let next = self.read.next_frame(self.max_frame);

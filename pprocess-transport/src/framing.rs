@@ -7,9 +7,13 @@ use std::ops::Range;
 use pprocess_core::frame::{check_len, decode_header};
 use pprocess_core::{FrameKind, HEADER_LEN, Result};
 
-/// The size of one read, and the buffer's size until a larger frame needs
-/// more.
+/// The largest read of small frames, and the buffer's size (once a stream
+/// has filled it) until a larger frame needs more.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
+/// The buffer's size before the first read; it doubles while reads fill it,
+/// up to [`READ_CHUNK`].
+const FIRST_READ: usize = 4 * 1024;
 
 /// Bytes read from a transport and not yet handed out as frames.
 #[derive(Debug, Default)]
@@ -70,6 +74,26 @@ impl ReadBuf {
         Ok(Some((kind, payload)))
     }
 
+    /// The fast path of [`ReadBuf::next_frame`]: hands out the next frame
+    /// only if it is a data frame within `max` and wholly buffered (the
+    /// common case when small frames arrive in batches); `None` leaves
+    /// everything else, errors included, to `next_frame`.
+    #[inline]
+    pub(crate) fn next_data_frame(&mut self, max: usize) -> Option<Range<usize>> {
+        let header = self.buf.get(self.start..self.start + HEADER_LEN)?;
+        if self.end - self.start < HEADER_LEN || header[4] != FrameKind::Data as u8 {
+            return None;
+        }
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let total = HEADER_LEN + len;
+        if len > max || self.end - self.start < total {
+            return None;
+        }
+        let payload = self.start + HEADER_LEN..self.start + total;
+        self.start += total;
+        Some(payload)
+    }
+
     /// The bytes at a range handed out by [`ReadBuf::next_frame`]; valid until
     /// the next fill.
     pub(crate) fn slice(&self, range: Range<usize>) -> &[u8] {
@@ -102,8 +126,11 @@ impl ReadBuf {
             self.start = 0;
             self.end = 0;
         }
-        if self.buf.len() < READ_CHUNK {
-            self.buf.resize(READ_CHUNK, 0);
+        if self.buf.is_empty() {
+            // Small at first: a channel that carries a few small messages
+            // (a fresh child's) then touches one page, not 16, which after
+            // a fork are all copy-on-write faults.
+            self.buf.resize(FIRST_READ, 0);
         }
         if self.end == self.buf.len() {
             self.compact();
@@ -116,6 +143,12 @@ impl ReadBuf {
         }
         let n = source.read(&mut self.buf[self.end..])?;
         self.end += n;
+        if self.end == self.buf.len() && self.buf.len() < READ_CHUNK {
+            // The read filled the buffer: the peer is streaming, so read
+            // more at once next time (up to `READ_CHUNK`).
+            let len = (self.buf.len() * 2).min(READ_CHUNK);
+            self.buf.resize(len, 0);
+        }
         Ok(n)
     }
 }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use pprocess_core::{Codec, Error, ExitStatus, FrameKind, Pid, Process, RemoteError, Result};
 use serde::Serialize;
@@ -66,9 +67,10 @@ impl<C: Codec> PersistentChannel<C> {
         self.conn.is_some()
     }
 
-    /// Sends a message to the current or a later peer. Returns once it is
-    /// written to a peer, waiting for acknowledgements (and for a peer) when
-    /// 64 messages are unacknowledged.
+    /// Sends a message to the current or a later peer: writes it to the
+    /// connected peer (taking one that is waiting, if none is connected),
+    /// or keeps it for the next. Waits for acknowledgements (and for a
+    /// peer) only when more than 64 messages are unacknowledged.
     ///
     /// # Errors
     ///
@@ -111,6 +113,7 @@ impl<C: Codec> PersistentChannel<C> {
         loop {
             self.pump(usize::MAX)?;
             let Some(conn) = self.conn.as_mut() else {
+                self.accept_peer(true)?;
                 continue;
             };
             match conn.receive::<T>() {
@@ -130,23 +133,59 @@ impl<C: Codec> PersistentChannel<C> {
         self.pump(0)
     }
 
+    /// Gives up the current peer (it has gone, or its stream is broken).
+    /// Its acknowledgements count first, including those still unread, so
+    /// that only what it did not acknowledge goes to the next peer.
     fn drop_peer(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.take_remaining_acks();
+        }
+        self.account_acks();
         self.conn = None;
         self.written = 0;
         self.acked = 0;
     }
 
-    /// Connects a peer if needed, writes what it has not had, and takes
-    /// acknowledgements until at most `max_unacked` remain.
+    /// Forgets the frames the current peer has acknowledged since the last
+    /// call.
+    fn account_acks(&mut self) {
+        if let Some(conn) = self.conn.as_ref() {
+            let newly = conn.peer_acked().saturating_sub(self.acked);
+            let newly = usize::try_from(newly)
+                .unwrap_or(usize::MAX)
+                .min(self.written);
+            self.unacked.drain(..newly);
+            self.written -= newly;
+            self.acked += newly as u64;
+        }
+    }
+
+    /// Takes the next peer: waits for one if `block`, else only takes one
+    /// that is already waiting. Returns whether there is a peer now.
+    fn accept_peer(&mut self, block: bool) -> Result<bool> {
+        if !block && !sys::poll_one(self.listener.fd(), false, Some(Duration::ZERO))? {
+            return Ok(false);
+        }
+        let socket = self.listener.accept()?;
+        let mut ch = Channel::new(Box::new(socket) as Box<dyn pprocess_core::Transport>);
+        ch.set_max_frame_size(self.max_frame);
+        self.conn = Some(ch);
+        self.written = 0;
+        self.acked = 0;
+        Ok(true)
+    }
+
+    /// Writes what the peer has not had and takes acknowledgements until at
+    /// most `max_unacked` frames remain unacknowledged. Waits for a peer
+    /// only while more than that remain; otherwise takes one only if it is
+    /// already waiting.
     fn pump(&mut self, max_unacked: usize) -> Result<()> {
         loop {
             if self.conn.is_none() {
-                let socket = self.listener.accept()?;
-                let mut ch = Channel::new(Box::new(socket) as Box<dyn pprocess_core::Transport>);
-                ch.set_max_frame_size(self.max_frame);
-                self.conn = Some(ch);
-                self.written = 0;
-                self.acked = 0;
+                let block = self.unacked.len() > max_unacked;
+                if !self.accept_peer(block)? {
+                    return Ok(());
+                }
             }
             let Some(conn) = self.conn.as_mut() else {
                 continue;
@@ -159,23 +198,17 @@ impl<C: Codec> PersistentChannel<C> {
                 }
                 self.written += 1;
             }
-            if !failed && self.unacked.len() > max_unacked {
-                match conn.wait_acks(self.acked + 1) {
-                    Ok(_) => {}
-                    Err(_) => failed = true,
-                }
-            }
-            if let Some(conn) = self.conn.as_ref() {
-                let newly = (conn.peer_acked() - self.acked) as usize;
-                let newly = newly.min(self.written);
-                self.unacked.drain(..newly);
-                self.written -= newly;
-                self.acked += newly as u64;
+            if !failed
+                && self.unacked.len() > max_unacked
+                && conn.wait_acks(self.acked + 1).is_err()
+            {
+                failed = true;
             }
             if failed {
                 self.drop_peer();
                 continue;
             }
+            self.account_acks();
             if self.unacked.len() <= max_unacked {
                 return Ok(());
             }
@@ -249,6 +282,9 @@ impl Background {
 
 /// Which side of [`create_persistent`] the caller is on.
 #[derive(Debug)]
+// Made once per fork and matched at once: its size costs nothing, and
+// boxing the channel would only add an allocation and an indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum PersistentFork<C = MessagePack> {
     /// The starting process, with a handle on the background process.
     Parent(Background),

@@ -122,8 +122,10 @@ pub(crate) struct Listener {
     address: PathBuf,
     dev: u64,
     ino: u64,
-    /// Remove the socket file on drop (only in the process that serves it).
-    owner: bool,
+    /// The pid of the process that removes the socket file on drop (0:
+    /// none): the one that serves it, not the one that bound it before
+    /// forking, nor the server's own children.
+    owner: u32,
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -196,13 +198,13 @@ impl Listener {
             address: address.to_path_buf(),
             dev: meta.dev(),
             ino: meta.ino(),
-            owner: false,
+            owner: 0,
         })
     }
 
     /// Makes this process the one that removes the socket file.
     pub(crate) fn take_ownership(&mut self) {
-        self.owner = true;
+        self.owner = std::process::id();
     }
 
     pub(crate) fn address(&self) -> &Path {
@@ -211,6 +213,11 @@ impl Listener {
 
     pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_fd().as_raw_fd()
+    }
+
+    /// The listening descriptor (readable when a peer waits).
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// Waits for the next peer.
@@ -231,7 +238,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if !self.owner {
+        if self.owner != std::process::id() {
             return;
         }
         // Remove the file only if it is still ours, not a replacement.
