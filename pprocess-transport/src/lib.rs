@@ -34,10 +34,10 @@
 //!
 //! A child whose closure panics or returns an error sends a remote-error
 //! frame; the parent's receive returns
-//! [`Error::Remote`](pprocess_core::Error::Remote) with the child's pid.
+//! [`Error::Remote`] with the child's pid.
 //! A child that dies mid-message gives
-//! [`Error::Truncated`](pprocess_core::Error::Truncated); one that hangs up
-//! between messages gives [`Error::Closed`](pprocess_core::Error::Closed).
+//! [`Error::Truncated`]; one that hangs up
+//! between messages gives [`Error::Closed`].
 //!
 //! # Fork safety
 //!
