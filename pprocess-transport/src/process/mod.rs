@@ -151,7 +151,12 @@ pub enum Fork<C = MessagePack> {
 /// Forks with the registry locked: flushes stdio first; in the child,
 /// replaces every tracked descriptor but `keep` with `/dev/null` and
 /// forgets the parent's children.
-fn fork_locked(keep: &[RawFd]) -> Result<ForkResult> {
+///
+/// `closing` are descriptors the caller closes in the child right after the
+/// fork (the parent's end of the new channel): they are left for that close
+/// rather than replaced, which spares the child an open of `/dev/null` when
+/// nothing else was inherited.
+fn fork_locked(keep: &[RawFd], closing: &[RawFd]) -> Result<ForkResult> {
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
     let mut g = registry::lock();
@@ -164,7 +169,11 @@ fn fork_locked(keep: &[RawFd]) -> Result<ForkResult> {
         }
         Ok(ForkResult::Child) => {
             let state = g.state();
-            let inherited = state.fds.iter().copied().filter(|fd| !keep.contains(fd));
+            let inherited = state
+                .fds
+                .iter()
+                .copied()
+                .filter(|fd| !keep.contains(fd) && !closing.contains(fd));
             if let Err(e) = sys::replace_with_dev_null(inherited) {
                 let _ = writeln!(
                     io::stderr(),
@@ -307,7 +316,7 @@ impl<C: Codec> Builder<C> {
     /// See [`start`].
     pub fn create(&self) -> Result<Fork<C>> {
         let (parent_end, child_end) = transport::pair(self.kind, self.socket_buffer)?;
-        match fork_locked(&child_end.raw_fds())? {
+        match fork_locked(&child_end.raw_fds(), &parent_end.raw_fds())? {
             ForkResult::Parent(pid) => {
                 drop(child_end);
                 Ok(Fork::Parent(

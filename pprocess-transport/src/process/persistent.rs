@@ -334,7 +334,7 @@ impl<C: Codec> Builder<C> {
     /// fails.
     pub fn create_persistent(&self, address: impl AsRef<Path>) -> Result<PersistentFork<C>> {
         let mut listener = Listener::bind(address.as_ref())?;
-        match fork_locked(&[listener.raw_fd()])? {
+        match fork_locked(&[listener.raw_fd()], &[])? {
             ForkResult::Parent(pid) => Ok(PersistentFork::Parent(Background {
                 child: Child::new(pid),
                 address: listener.address().to_path_buf(),

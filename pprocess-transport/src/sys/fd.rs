@@ -54,6 +54,11 @@ pub(crate) fn poll_one(
 /// objects that still own those numbers close something harmless when
 /// they are dropped.
 pub(crate) fn replace_with_dev_null(fds: impl Iterator<Item = RawFd>) -> io::Result<()> {
+    let mut fds = fds.peekable();
+    if fds.peek().is_none() {
+        // Nothing inherited: spare the child an open and a close.
+        return Ok(());
+    }
     let null = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
