@@ -1,6 +1,59 @@
 //! The transports: socketpair (the default) and pipes.
 
 mod fd;
+
+/// Implements `Read`, `Write` (with `MSG_NOSIGNAL`) and `Transport` for a
+/// stream-socket type whose descriptor is its `fd: TrackedFd` field.
+macro_rules! stream_socket_impls {
+    ($ty:ty) => {
+        impl std::io::Read for $ty {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &self.fd, buf)
+            }
+        }
+
+        impl std::io::Write for $ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                loop {
+                    match nix::sys::socket::send(
+                        self.fd.raw(),
+                        buf,
+                        nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+                    ) {
+                        Ok(n) => return Ok(n),
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl pprocess_core::Transport for $ty {
+            fn read_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.fd)
+            }
+            fn write_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.fd)
+            }
+            fn raw_fds(&self) -> Vec<std::os::fd::RawFd> {
+                vec![self.fd.raw()]
+            }
+            fn set_nonblocking(&self, nonblocking: bool) -> std::io::Result<()> {
+                crate::sys::set_nonblocking(std::os::fd::AsFd::as_fd(&self.fd), nonblocking)
+            }
+            fn close_write(&mut self) -> std::io::Result<()> {
+                match nix::sys::socket::shutdown(self.fd.raw(), nix::sys::socket::Shutdown::Write) {
+                    Ok(()) | Err(nix::errno::Errno::ENOTCONN) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    };
+}
+use stream_socket_impls;
 mod pipe;
 mod socketpair;
 mod unix_socket;

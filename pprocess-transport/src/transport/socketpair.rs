@@ -1,13 +1,8 @@
 //! The socketpair transport.
 
-use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::io;
 
-use nix::sys::socket::{
-    AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, send, setsockopt, shutdown, socketpair,
-    sockopt,
-};
-use pprocess_core::Transport;
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, setsockopt, socketpair, sockopt};
 
 use super::TrackedFd;
 
@@ -65,44 +60,4 @@ impl SocketPair {
     }
 }
 
-impl Read for SocketPair {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.fd).read(buf)
-    }
-}
-
-impl Write for SocketPair {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            match send(self.fd.raw(), buf, MsgFlags::MSG_NOSIGNAL) {
-                Ok(n) => return Ok(n),
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Transport for SocketPair {
-    fn read_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-    fn write_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-    fn raw_fds(&self) -> Vec<RawFd> {
-        vec![self.fd.as_fd().as_raw_fd()]
-    }
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        crate::sys::set_nonblocking(self.fd.as_fd(), nonblocking)
-    }
-    fn close_write(&mut self) -> io::Result<()> {
-        match shutdown(self.fd.raw(), Shutdown::Write) {
-            Ok(()) | Err(nix::errno::Errno::ENOTCONN) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
+super::stream_socket_impls!(SocketPair);

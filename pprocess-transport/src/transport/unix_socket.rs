@@ -2,15 +2,15 @@
 //! stream, and the listening side with safe handling of the socket file.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nix::sys::socket::{MsgFlags, Shutdown, SockFlag, accept4, send, shutdown};
-use pprocess_core::{Error, Result, Transport};
+use nix::sys::socket::{SockFlag, accept4};
+use pprocess_core::{Error, Result};
 
 use super::TrackedFd;
 
@@ -73,47 +73,7 @@ impl UnixSocket {
     }
 }
 
-impl Read for UnixSocket {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.fd).read(buf)
-    }
-}
-
-impl Write for UnixSocket {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            match send(self.fd.raw(), buf, MsgFlags::MSG_NOSIGNAL) {
-                Ok(n) => return Ok(n),
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Transport for UnixSocket {
-    fn read_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-    fn write_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-    fn raw_fds(&self) -> Vec<RawFd> {
-        vec![self.fd.raw()]
-    }
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        crate::sys::set_nonblocking(self.fd.as_fd(), nonblocking)
-    }
-    fn close_write(&mut self) -> io::Result<()> {
-        match shutdown(self.fd.raw(), Shutdown::Write) {
-            Ok(()) | Err(nix::errno::Errno::ENOTCONN) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
+super::stream_socket_impls!(UnixSocket);
 
 /// A listening socket bound at a filesystem address, mode 0600.
 #[derive(Debug)]
