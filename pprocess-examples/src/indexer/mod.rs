@@ -1,7 +1,8 @@
-//! The pure parts of the text indexer `start_indexer`: tokenizing, the
-//! prefix tree, the index of files, and listing and reading files.
+//! The text indexer `start_indexer`. Its pure parts are here: tokenizing,
+//! the prefix tree, the index of files, and listing and reading files.
 //!
-//! Nothing here starts processes. [`index_sequential`] indexes files one
+//! Only [`parallel`] (and [`cli`] through it) starts processes.
+//! [`index_sequential`] indexes files one
 //! after the other in the calling process; it is the reference that the
 //! parallel indexer is compared against.
 //!
@@ -10,6 +11,9 @@
 //! and merge the `(word, FileId)` entries streamed back with [`Index::add`]
 //! (or, cheaper, `(word, [FileId])` lists with [`Index::add_files`]); or let
 //! each child build its own [`Index`] and combine them with [`Index::merge`].
+//! [`parallel`] is the first way, with forked children; [`cli`] is the
+//! `start_indexer` program around it, [`embedded`] its default corpus and
+//! [`corpus`] the generated corpus of the benchmarks.
 //!
 //! ```
 //! use pprocess_examples::indexer::Index;
@@ -24,6 +28,10 @@
 //! assert_eq!(found[0].files, ["a.txt"]);
 //! ```
 
+pub mod cli;
+pub mod corpus;
+pub mod embedded;
+pub mod parallel;
 pub mod tokenize;
 pub mod trie;
 

@@ -1,0 +1,655 @@
+//! The parallel indexer: files parsed in forked children, merged in the
+//! parent as they arrive.
+//!
+//! The documents are split into slices of [`Options::slice`] files; each
+//! slice is parsed by a child started through a continuous [`Queue`] whose
+//! limit is [`Options::window`], so at most `window` children run at once
+//! and the exchange starts the next slice as soon as one ends. A child
+//! already has the document list in memory (it is a fork of the parent), so
+//! only slice bounds cross the process boundary on the way in; on the way
+//! out, each child sends one [`Report`] per file as soon as the file is
+//! parsed: the file's distinct words, or why it could not be read. The
+//! parent merges every report into one [`Index`] when it arrives.
+//!
+//! Forking is cheap but not free: after each fork, the parent's first
+//! write to every page of its (growing) index copies that page, because the
+//! child shares it. With [`Options::reuse`], `window` workers are forked
+//! once instead, and each asks for the next slice when it has sent the last
+//! one (pprocess's `reuse`, with streaming).
+//!
+//! A child that dies (a panic, a signal) loses only the files it had not
+//! reported yet: they are reported as failed, and every other file is
+//! indexed (a reused worker that dies is replaced). The result is the same index [`index_sequential`] builds, file
+//! identifiers included (a file's identifier is its position in the list).
+//!
+//! [`index_sequential`]: super::index_sequential
+//!
+//! ```
+//! use pprocess_examples::indexer::parallel::{Document, Options, index_parallel};
+//! let docs = vec![
+//!     Document::text("a.txt", "The cat sat."),
+//!     Document::text("b.txt", "A catalog of cats!"),
+//! ];
+//! let indexed = index_parallel(docs, &Options::default(), |_, _| {})?;
+//! let words: Vec<String> = indexed.index.search("cat").into_iter().map(|m| m.word).collect();
+//! assert_eq!(words, ["cat", "catalog", "cats"]);
+//! assert_eq!(indexed.children, 1);
+//! assert!(indexed.failed.is_empty());
+//! # Ok::<(), pprocess_exchange::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pprocess_exchange::{Channel, Queue};
+use serde::{Deserialize, Serialize};
+
+#[cfg(doc)]
+use super::read_lossy;
+use super::{FileId, Index, file_name_of, iter_words};
+
+/// Where a document's text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file, read (lossily, see [`read_lossy`]) by the child that parses
+    /// it.
+    Path(PathBuf),
+    /// Text in memory (the embedded default corpus, tests).
+    Text(Cow<'static, str>),
+}
+
+/// A document to index: the name it is indexed under and its text's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The name searches report (for a file: its path, as found).
+    pub name: String,
+    /// Where the text comes from.
+    pub source: Source,
+}
+
+impl Document {
+    /// The file at `path`, named by [`file_name_of`] as
+    /// [`index_sequential`](super::index_sequential) names it.
+    pub fn file(path: PathBuf) -> Self {
+        Document {
+            name: file_name_of(&path),
+            source: Source::Path(path),
+        }
+    }
+
+    /// A document held in memory.
+    pub fn text(name: impl Into<String>, text: impl Into<Cow<'static, str>>) -> Self {
+        Document {
+            name: name.into(),
+            source: Source::Text(text.into()),
+        }
+    }
+
+    /// The document's text, and whether invalid UTF-8 was replaced (with
+    /// U+FFFD, as [`read_lossy`] does).
+    ///
+    /// # Errors
+    ///
+    /// For a file, the read error (which does not repeat the name).
+    pub fn read(&self) -> io::Result<(Cow<'_, str>, bool)> {
+        match &self.source {
+            Source::Path(path) => {
+                let bytes = fs::read(path)?;
+                Ok(match String::from_utf8(bytes) {
+                    Ok(text) => (Cow::Owned(text), false),
+                    Err(e) => (
+                        Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                        true,
+                    ),
+                })
+            }
+            Source::Text(text) => Ok((Cow::Borrowed(text), false)),
+        }
+    }
+}
+
+/// The documents of `paths`, in order (see [`Document::file`]).
+pub fn documents(paths: impl IntoIterator<Item = PathBuf>) -> Vec<Document> {
+    paths.into_iter().map(Document::file).collect()
+}
+
+/// How a child reads a document: [`Document::read`] unless a test says
+/// otherwise.
+pub type Reader = fn(&Document) -> io::Result<(Cow<'_, str>, bool)>;
+
+/// How the work is shared out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// At most this many children at once (at least 1).
+    pub window: usize,
+    /// Files given to each child (at least 1).
+    pub slice: usize,
+    /// Time a child sleeps after each file, to simulate heavy work.
+    pub delay: Option<Duration>,
+    /// Fork `window` workers that each take slice after slice, rather than
+    /// a child per slice.
+    pub reuse: bool,
+}
+
+impl Default for Options {
+    /// pprocess's defaults: a window of 4 children, slices of 5 files, no
+    /// delay, a child per slice.
+    fn default() -> Self {
+        Options {
+            window: 4,
+            slice: 5,
+            delay: None,
+            reuse: false,
+        }
+    }
+}
+
+/// What a child sends for each file it was given, as soon as the file is
+/// parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Report {
+    /// The file was parsed.
+    Parsed {
+        /// The file's position in the document list.
+        file: u32,
+        /// Whether invalid UTF-8 was replaced.
+        lossy: bool,
+        /// The file's distinct words in order of first appearance, each
+        /// followed by one space. (Words never contain whitespace; one
+        /// string decodes with one allocation rather than one per word.)
+        words: String,
+    },
+    /// The file could not be read.
+    Failed {
+        /// The file's position in the document list.
+        file: u32,
+        /// Why.
+        error: String,
+    },
+    /// A reused worker has reported every file of its slice and waits for
+    /// the next (the parent answers with an [`Assignment`]).
+    SliceDone,
+}
+
+/// What the parent sends a reused worker after [`Report::SliceDone`]: the
+/// bounds (start, end) of its next slice, or `None` to stop.
+pub type Assignment = Option<(u32, u32)>;
+
+impl Report {
+    /// Parses document `file` (read by `read`) into its report.
+    pub fn parse(file: u32, document: &Document, read: Reader) -> Report {
+        match read(document) {
+            Ok((text, lossy)) => Report::Parsed {
+                file,
+                lossy,
+                words: joined_distinct_words(&text),
+            },
+            Err(e) => Report::Failed {
+                file,
+                error: e.to_string(),
+            },
+        }
+    }
+}
+
+/// A fast, non-cryptographic hasher for the words of one file (local text:
+/// crafted collisions do not matter): one multiply per 8 bytes, and
+/// SplitMix64's finalizer. SipHash was a fifth of a child's time.
+#[derive(Debug, Clone, Copy, Default)]
+struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(23) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("chunk of 8")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The distinct words of `text` in order of first appearance, each followed
+/// by a space.
+pub fn joined_distinct_words(text: &str) -> String {
+    // About one distinct word per 16 bytes of prose, fewer in long texts.
+    let mut seen: HashSet<&str, BuildHasherDefault<WordHasher>> =
+        HashSet::with_capacity_and_hasher((text.len() / 16).min(1 << 16), Default::default());
+    let mut joined = String::with_capacity(text.len() / 2);
+    for word in iter_words(text) {
+        if seen.insert(word) {
+            joined.push_str(word);
+            joined.push(' ');
+        }
+    }
+    joined
+}
+
+/// What happened to one document, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A document was parsed and merged into the index.
+    Indexed {
+        /// Its name.
+        name: &'a str,
+        /// Its distinct words.
+        words: usize,
+        /// Whether invalid UTF-8 was replaced.
+        lossy: bool,
+    },
+    /// A document could not be indexed.
+    Failed {
+        /// Its name.
+        name: &'a str,
+        /// Why.
+        error: &'a str,
+    },
+}
+
+/// How far indexing has gone, given with every [`Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Documents indexed or failed.
+    pub done: usize,
+    /// Documents in all.
+    pub total: usize,
+    /// Distinct words in the index so far.
+    pub words: usize,
+    /// Distinct (word, document) entries in the index so far.
+    pub entries: usize,
+}
+
+/// A document that could not be indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Its name.
+    pub name: String,
+    /// Why.
+    pub error: String,
+}
+
+/// The result of [`index_parallel`].
+#[derive(Debug)]
+pub struct Indexed {
+    /// The index of every document (failed ones are listed without words).
+    pub index: Index,
+    /// The documents that could not be indexed, in the order they failed.
+    pub failed: Vec<Failure>,
+    /// The names of the documents in which invalid UTF-8 was replaced.
+    pub lossy: Vec<String>,
+    /// The number of children started.
+    pub children: usize,
+    /// The time indexing took.
+    pub elapsed: Duration,
+}
+
+/// Indexes `docs` in forked children (see the [module](self) documentation)
+/// and calls `observe` in the parent after each document is indexed or
+/// fails.
+///
+/// # Errors
+///
+/// [`Error::Fork`](pprocess_exchange::Error::Fork) or
+/// [`Error::Io`](pprocess_exchange::Error::Io) if children cannot be
+/// started or the exchange cannot wait for them. The failure of a child is
+/// not an error: its unreported documents are in [`Indexed::failed`].
+pub fn index_parallel(
+    docs: impl Into<Rc<[Document]>>,
+    options: &Options,
+    observe: impl FnMut(&Event<'_>, &Progress),
+) -> pprocess_exchange::Result<Indexed> {
+    index_parallel_with(docs, options, Document::read, observe)
+}
+
+/// The parent's side: the index and what is known of each document.
+struct Merge<'d, O> {
+    docs: &'d [Document],
+    /// The index's identifier of each document.
+    ids: Vec<FileId>,
+    /// Whether each document has been indexed or has failed.
+    settled: Vec<bool>,
+    done: usize,
+    index: Index,
+    failed: Vec<Failure>,
+    lossy: Vec<String>,
+    observe: O,
+}
+
+impl<O: FnMut(&Event<'_>, &Progress)> Merge<'_, O> {
+    fn progress(&self) -> Progress {
+        Progress {
+            done: self.done,
+            total: self.docs.len(),
+            words: self.index.words(),
+            entries: self.index.entries(),
+        }
+    }
+
+    /// Marks `file` settled; `false` if it already was (or is not a file).
+    fn settle(&mut self, file: usize) -> bool {
+        match self.settled.get_mut(file) {
+            Some(settled @ false) => {
+                *settled = true;
+                self.done += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Merges the words of `file` (each followed by a space).
+    fn parsed(&mut self, file: usize, lossy: bool, words: &str) {
+        if !self.settle(file) {
+            return;
+        }
+        let id = self.ids[file];
+        let mut count = 0;
+        for word in words.split(' ').filter(|w| !w.is_empty()) {
+            self.index.add(word, id);
+            count += 1;
+        }
+        let name = &self.docs[file].name;
+        if lossy {
+            self.lossy.push(name.clone());
+        }
+        let progress = self.progress();
+        (self.observe)(
+            &Event::Indexed {
+                name,
+                words: count,
+                lossy,
+            },
+            &progress,
+        );
+    }
+
+    /// Records that `file` could not be indexed.
+    fn failed(&mut self, file: usize, error: String) {
+        if !self.settle(file) {
+            return;
+        }
+        let name = &self.docs[file].name;
+        let progress = self.progress();
+        (self.observe)(
+            &Event::Failed {
+                name,
+                error: &error,
+            },
+            &progress,
+        );
+        self.failed.push(Failure {
+            name: name.clone(),
+            error,
+        });
+    }
+}
+
+/// [`index_parallel`] with children reading documents through `read`.
+///
+/// # Errors
+///
+/// As for [`index_parallel`].
+///
+/// # Panics
+///
+/// If there are more than `u32::MAX` documents.
+pub fn index_parallel_with(
+    docs: impl Into<Rc<[Document]>>,
+    options: &Options,
+    read: Reader,
+    observe: impl FnMut(&Event<'_>, &Progress),
+) -> pprocess_exchange::Result<Indexed> {
+    let started = Instant::now();
+    let docs: Rc<[Document]> = docs.into();
+    assert!(
+        u32::try_from(docs.len()).is_ok(),
+        "too many documents to index"
+    );
+    let mut index = Index::new();
+    let ids: Vec<FileId> = docs
+        .iter()
+        .map(|doc| index.add_file_name(doc.name.clone()))
+        .collect();
+    let mut merge = Merge {
+        docs: &docs,
+        ids,
+        settled: vec![false; docs.len()],
+        done: 0,
+        index,
+        failed: Vec::new(),
+        lossy: Vec::new(),
+        observe,
+    };
+
+    let slice = options.slice.max(1);
+    let mut pending: VecDeque<Range<usize>> = (0..docs.len())
+        .step_by(slice)
+        .map(|first| first..(first + slice).min(docs.len()))
+        .collect();
+    let mut queue = Queue::<Report>::new()?
+        .limit(options.window.max(1))
+        .continuous(true);
+    let mut workers = Workers {
+        docs: Rc::clone(&docs),
+        delay: options.delay,
+        reuse: options.reuse,
+        read,
+        current: HashMap::new(),
+        started: 0,
+    };
+    // A child per slice: all are submitted now, and the exchange starts
+    // each when the window has room. Reused workers: one per place in the
+    // window, each with its first slice.
+    let initial = if options.reuse {
+        options.window.max(1)
+    } else {
+        usize::MAX
+    };
+    while workers.current.len() < initial {
+        let Some(range) = pending.pop_front() else {
+            break;
+        };
+        workers.start(&mut queue, range)?;
+    }
+
+    loop {
+        let Some(message) = queue.next_message()? else {
+            // Every worker has ended. Only workers that ended without
+            // saying so (which ours do not) can leave slices behind.
+            match pending.pop_front() {
+                Some(range) => {
+                    workers.start(&mut queue, range)?;
+                    continue;
+                }
+                None => break,
+            }
+        };
+        let Some(range) = workers.current.get(&message.index).cloned() else {
+            continue;
+        };
+        match message.result {
+            // A child only reports its own files.
+            Ok(Report::Parsed { file, lossy, words }) if range.contains(&(file as usize)) => {
+                merge.parsed(file as usize, lossy, &words);
+            }
+            Ok(Report::Failed { file, error }) if range.contains(&(file as usize)) => {
+                merge.failed(file as usize, error);
+            }
+            Ok(Report::SliceDone) => {
+                let next = pending.pop_front();
+                let assignment: Assignment = next.as_ref().map(|r| (r.start as u32, r.end as u32));
+                let sent = queue
+                    .channel_mut(message.channel)
+                    .map(|ch| ch.send(&assignment));
+                match (next, sent) {
+                    (Some(next), Some(Ok(()))) => {
+                        workers.current.insert(message.index, next);
+                    }
+                    (next, _) => {
+                        // Stopped, or gone: its exit or death is news of
+                        // its own; the slice waits for another worker.
+                        workers.current.insert(message.index, 0..0);
+                        if let Some(next) = next {
+                            pending.push_front(next);
+                        }
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                // The child is gone: what it has not reported is lost.
+                for file in range {
+                    merge.failed(file, e.to_string());
+                }
+                workers.current.insert(message.index, 0..0);
+                if options.reuse {
+                    if let Some(range) = pending.pop_front() {
+                        workers.start(&mut queue, range)?;
+                    }
+                }
+            }
+        }
+    }
+    // A child that ended cleanly has reported every file; this is a guard.
+    for file in 0..docs.len() {
+        merge.failed(file, "its child ended without reporting it".to_owned());
+    }
+    Ok(Indexed {
+        index: merge.index,
+        failed: merge.failed,
+        lossy: merge.lossy,
+        children: workers.started,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Starts children and remembers which slice each works on.
+struct Workers {
+    docs: Rc<[Document]>,
+    delay: Option<Duration>,
+    reuse: bool,
+    read: Reader,
+    /// The slice each child (by the exchange's index of its work) is
+    /// working on; empty once it has none.
+    current: HashMap<usize, Range<usize>>,
+    /// Children started.
+    started: usize,
+}
+
+impl Workers {
+    /// Starts a child (or queues it, if the window is full) on `range`.
+    fn start(
+        &mut self,
+        queue: &mut Queue<Report>,
+        range: Range<usize>,
+    ) -> pprocess_exchange::Result<()> {
+        let (docs, delay, reuse, read) = (Rc::clone(&self.docs), self.delay, self.reuse, self.read);
+        let first = range.clone();
+        let work =
+            queue.start(move |ch: &mut Channel| work(ch, &docs, first, delay, read, reuse))?;
+        self.current.insert(work, range);
+        self.started += 1;
+        Ok(())
+    }
+}
+
+/// A child's work: parses the documents of `range` and sends a report for
+/// each as soon as it is done, sleeping `delay` after each. A reused worker
+/// then asks for the next slice, until told to stop.
+fn work(
+    ch: &mut Channel,
+    docs: &[Document],
+    mut range: Range<usize>,
+    delay: Option<Duration>,
+    read: Reader,
+    reuse: bool,
+) -> pprocess_exchange::Result<()> {
+    loop {
+        for file in range {
+            let report = Report::parse(file as u32, &docs[file], read);
+            ch.send(&report)?;
+            if let Some(delay) = delay {
+                thread::sleep(delay);
+            }
+        }
+        if !reuse {
+            return Ok(());
+        }
+        ch.send(&Report::SliceDone)?;
+        match ch.receive::<Assignment>()? {
+            Some((start, end)) => range = start as usize..end as usize,
+            None => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_words_are_distinct_and_in_order() {
+        assert_eq!(joined_distinct_words("b a, (b) A a!"), "b a A ");
+        assert_eq!(joined_distinct_words(""), "");
+        assert_eq!(joined_distinct_words("!!! ..."), "");
+    }
+
+    #[test]
+    fn report_of_a_text_and_of_a_missing_file() {
+        let doc = Document::text("t", "x y x");
+        assert_eq!(
+            Report::parse(3, &doc, Document::read),
+            Report::Parsed {
+                file: 3,
+                lossy: false,
+                words: "x y ".to_owned(),
+            }
+        );
+        let missing = Document::file(PathBuf::from("/nonexistent/pprocess-indexer"));
+        assert_eq!(missing.name, "/nonexistent/pprocess-indexer");
+        match Report::parse(0, &missing, Document::read) {
+            Report::Failed { file: 0, error } => {
+                assert!(error.contains("No such file"), "{error}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_options_are_pprocess_defaults() {
+        let options = Options::default();
+        assert_eq!(
+            (options.window, options.slice, options.delay, options.reuse),
+            (4, 5, None, false)
+        );
+    }
+}
