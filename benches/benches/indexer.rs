@@ -68,8 +68,9 @@ impl Drop for TempDir {
 }
 
 fn indexer(c: &mut Criterion) {
-    // `cargo test --benches` runs each case once: a small corpus will do.
-    let test_mode = std::env::args().any(|a| a == "--test");
+    // `cargo bench` passes `--bench`; without it (`cargo test --benches`)
+    // criterion runs each case once, and a small corpus will do.
+    let test_mode = !std::env::args().any(|a| a == "--bench");
     let bytes =
         env_u64("INDEXER_BENCH_BYTES").unwrap_or(if test_mode { 1_000_000 } else { DEFAULT_BYTES });
     let files = env_u64("INDEXER_BENCH_FILES").unwrap_or((bytes / BYTES_PER_FILE).max(1));
