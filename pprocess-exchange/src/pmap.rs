@@ -127,11 +127,7 @@ where
             match r {
                 Ok(v) => out.push(v),
                 Err(p) => {
-                    let msg = p
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "panic".to_string());
+                    let msg = pprocess_transport::panic_message(&*p);
                     std::mem::forget(p);
                     // The results before the failing item go first, so the
                     // parent can yield all of them before the error.

@@ -41,7 +41,6 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -54,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(doc)]
 use super::read_lossy;
+use super::trie::BuildWordHasher;
 use super::{FileId, Index, file_name_of, iter_words};
 
 /// Where a document's text comes from.
@@ -200,49 +200,11 @@ impl Report {
     }
 }
 
-/// A fast, non-cryptographic hasher for the words of one file (local text:
-/// crafted collisions do not matter): one multiply per 8 bytes, and
-/// SplitMix64's finalizer. SipHash was a fifth of a child's time.
-#[derive(Debug, Clone, Copy, Default)]
-struct WordHasher(u64);
-
-impl WordHasher {
-    fn add(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(23) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-impl Hasher for WordHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("chunk of 8")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// The distinct words of `text` in order of first appearance, each followed
 /// by a space.
 pub fn joined_distinct_words(text: &str) -> String {
     // About one distinct word per 16 bytes of prose, fewer in long texts.
-    let mut seen: HashSet<&str, BuildHasherDefault<WordHasher>> =
+    let mut seen: HashSet<&str, BuildWordHasher> =
         HashSet::with_capacity_and_hasher((text.len() / 16).min(1 << 16), Default::default());
     let mut joined = String::with_capacity(text.len() / 2);
     for word in iter_words(text) {

@@ -48,7 +48,7 @@ impl Node {
 /// text, so resistance to crafted collisions does not matter): one multiply
 /// per 8 bytes, and a full mix at the end so every bit of the hash counts.
 #[derive(Debug, Clone, Copy, Default)]
-struct WordHasher(u64);
+pub(crate) struct WordHasher(u64);
 
 impl WordHasher {
     fn add(&mut self, x: u64) {
@@ -89,7 +89,7 @@ impl Hasher for WordHasher {
 }
 
 /// Builds [`WordHasher`]s.
-type BuildWordHasher = BuildHasherDefault<WordHasher>;
+pub(crate) type BuildWordHasher = BuildHasherDefault<WordHasher>;
 
 /// A prefix tree from words to the sets of files containing them.
 ///

@@ -34,8 +34,16 @@ impl<E: Display> ChildOutcome for Result<(), E> {
     }
 }
 
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The text of a panic payload (a `&str` or `String`; other payloads get a
+/// fixed text), as a child reports it to its parent.
+///
+/// # Examples
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom {}", 42)).unwrap_err();
+/// assert_eq!(pprocess_transport::panic_message(&*payload), "boom 42");
+/// ```
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -13,7 +13,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use pprocess_core::{Codec, DEFAULT_MAX_FRAME, Error, ExitStatus, Pid, Process, Result};
 
-pub use child::ChildOutcome;
+pub use child::{ChildOutcome, panic_message};
 pub use persistent::{
     Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
     start_persistent,
