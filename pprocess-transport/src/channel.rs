@@ -1,7 +1,7 @@
 //! `Channel`: typed, framed messages over a transport.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write as _};
 use std::marker::PhantomData;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
@@ -25,6 +25,19 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 /// A write buffer larger than this is released after it has been written.
 const KEEP_WRITE_CAPACITY: usize = 64 << 20;
+
+/// How long dropping a blocking channel waits for its peer to take queued
+/// output before it gives up (and says so on standard error).
+const DROP_FLUSH_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether an I/O error means the peer has gone: its end was closed
+/// (`EPIPE`), or it closed with data of ours unread (`ECONNRESET`).
+fn is_hang_up(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum ReadState {
@@ -87,7 +100,14 @@ pub struct Channel<C = MessagePack> {
     /// Bytes of `write` already written (non-blocking flushes only).
     written: usize,
     max_frame: usize,
+    /// The caller's mode: `true` means no call waits.
     nonblocking: bool,
+    /// The descriptors themselves are in `O_NONBLOCK` mode (always, unless
+    /// a user's transport refused it): blocking calls then wait with
+    /// `poll(2)`, so a sender waiting for room can read meanwhile.
+    fd_nonblocking: bool,
+    /// The peer has gone: nothing more can be written.
+    write_closed: bool,
     /// Send acknowledgements of received frames (persistent channels).
     acknowledge: bool,
     /// Data and error frames handed out (counted when acknowledging).
@@ -113,7 +133,12 @@ impl<C> fmt::Debug for Channel<C> {
 impl<C: Codec> Channel<C> {
     /// Wraps a transport. Use this to run a channel over a transport of your
     /// own; [`Builder`](crate::Builder) makes the standard ones.
+    ///
+    /// The transport is switched to non-blocking mode underneath (the
+    /// channel still blocks where its methods say so, waiting with
+    /// `poll(2)`); if it refuses, the channel uses it in blocking mode.
     pub fn new(transport: Box<dyn Transport>) -> Self {
+        let fd_nonblocking = transport.set_nonblocking(true).is_ok();
         Channel {
             transport,
             read: ReadBuf::default(),
@@ -122,6 +147,8 @@ impl<C: Codec> Channel<C> {
             written: 0,
             max_frame: DEFAULT_MAX_FRAME,
             nonblocking: false,
+            fd_nonblocking,
+            write_closed: false,
             acknowledge: false,
             received: 0,
             peer_acked: 0,
@@ -165,18 +192,24 @@ impl<C: Codec> Channel<C> {
         self.transport.read_fd()
     }
 
-    /// Switches the transport between blocking and non-blocking mode.
+    /// Switches the channel between blocking and non-blocking mode.
     ///
-    /// Every method works in both modes: blocking calls wait with `poll(2)`
-    /// when the transport would block. In non-blocking mode
-    /// [`Channel::try_receive`] and [`Channel::try_flush`] make no extra
-    /// system call to ask first.
+    /// Every method works in both modes: [`Channel::send`],
+    /// [`Channel::flush`] and [`Channel::receive`] always wait with
+    /// `poll(2)` when the transport would block, and the `try_` methods
+    /// never wait. What the mode changes: in non-blocking mode
+    /// [`Channel::feed`] never writes, and dropping the channel does not
+    /// wait to deliver what is queued. An exchange puts its channels in
+    /// non-blocking mode.
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if `fcntl` fails.
+    /// [`Error::Io`] if a transport that refused non-blocking mode when
+    /// the channel was made refuses it again (`fcntl` fails).
     pub fn set_nonblocking(&mut self, nonblocking: bool) -> Result<()> {
-        self.transport.set_nonblocking(nonblocking)?;
+        if !self.fd_nonblocking {
+            self.transport.set_nonblocking(nonblocking)?;
+        }
         self.nonblocking = nonblocking;
         Ok(())
     }
@@ -184,13 +217,19 @@ impl<C: Codec> Channel<C> {
     /// Sends one message and returns once all of it is in the kernel.
     ///
     /// Messages queued by [`Channel::feed`] go first, in the same write.
+    /// While it waits for the peer to make room, it reads what the peer
+    /// sends into the channel's buffer (up to one frame of
+    /// [`Channel::max_frame_size`] beyond what is buffered), so two
+    /// processes that both send large messages before receiving never
+    /// deadlock.
     ///
     /// # Errors
     ///
     /// [`Error::Encode`] if the codec cannot encode the value (nothing is
     /// sent); [`Error::FrameTooLarge`] if it encodes to more than
-    /// [`Channel::max_frame_size`]; [`Error::Io`] if the peer has gone
-    /// (`BrokenPipe`) or the write fails.
+    /// [`Channel::max_frame_size`]; [`Error::Closed`] if the peer has gone
+    /// (what it sent before can still be received); [`Error::Io`] if the
+    /// write fails otherwise.
     pub fn send<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         self.encode_frame(FrameKind::Data, value)?;
         self.flush()
@@ -213,31 +252,15 @@ impl<C: Codec> Channel<C> {
     }
 
     /// Writes everything queued, waiting for the peer to make room if it
-    /// must.
+    /// must (reading what the peer sends meanwhile, as [`Channel::send`]
+    /// does).
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the write fails; what was queued is dropped.
+    /// [`Error::Closed`] if the peer has gone; [`Error::Io`] if the write
+    /// fails otherwise. Either way what was queued is dropped.
     pub fn flush(&mut self) -> Result<()> {
-        while self.written < self.write.len() {
-            match self.transport.write(&self.write[self.written..]) {
-                Ok(0) => {
-                    self.discard_output();
-                    return Err(io::Error::from(io::ErrorKind::WriteZero).into());
-                }
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    sys::poll_one(self.transport.write_fd(), true, None)?;
-                }
-                Err(e) => {
-                    self.discard_output();
-                    return Err(e.into());
-                }
-            }
-        }
-        self.discard_output();
-        Ok(())
+        self.flush_until(None).map(|_| ())
     }
 
     /// Writes as much of the queue as the transport takes without blocking.
@@ -249,10 +272,15 @@ impl<C: Codec> Channel<C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the write fails; what was queued is dropped.
+    /// [`Error::Closed`] if the peer has gone; [`Error::Io`] if the write
+    /// fails otherwise. Either way what was queued is dropped.
     pub fn try_flush(&mut self) -> Result<bool> {
         while self.written < self.write.len() {
-            if !self.nonblocking
+            if self.write_closed {
+                self.discard_output();
+                return Err(Error::Closed);
+            }
+            if !self.fd_nonblocking
                 && !sys::poll_one(self.transport.write_fd(), true, Some(Duration::ZERO))?
             {
                 return Ok(false);
@@ -265,27 +293,22 @@ impl<C: Codec> Channel<C> {
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) => {
-                    self.discard_output();
-                    return Err(e.into());
-                }
+                Err(e) => return Err(self.write_failed(e)),
             }
         }
         self.discard_output();
         Ok(true)
     }
 
+    /// Whether the peer has been seen to go away while writing: sends fail
+    /// with [`Error::Closed`] from then on.
+    pub fn is_write_closed(&self) -> bool {
+        self.write_closed
+    }
+
     /// Bytes queued and not yet written.
     pub fn pending_output(&self) -> usize {
         self.write.len() - self.written
-    }
-
-    fn discard_output(&mut self) {
-        self.write.clear();
-        self.written = 0;
-        if self.write.capacity() > KEEP_WRITE_CAPACITY {
-            self.write = Vec::new();
-        }
     }
 
     fn encode_frame<T: Serialize + ?Sized>(&mut self, kind: FrameKind, value: &T) -> Result<()> {
@@ -336,7 +359,7 @@ impl<C: Codec> Channel<C> {
             if let ReadState::Eof | ReadState::Ended = self.read_state {
                 return Err(self.end_of_file());
             }
-            match self.read.fill(&mut *self.transport) {
+            match self.fill() {
                 Ok(0) => self.read_state = ReadState::Eof,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -371,7 +394,7 @@ impl<C: Codec> Channel<C> {
                     {
                         return;
                     }
-                    match self.read.fill(&mut *self.transport) {
+                    match self.fill() {
                         Ok(0) => self.read_state = ReadState::Eof,
                         Ok(_) => {}
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -466,12 +489,12 @@ impl<C: Codec> Channel<C> {
             if self.read_state != ReadState::Open || self.has_buffered_frame() {
                 return Ok(true);
             }
-            if !self.nonblocking
+            if !self.fd_nonblocking
                 && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
             {
                 return Ok(false);
             }
-            match self.read.fill(&mut *self.transport) {
+            match self.fill() {
                 Ok(0) => self.read_state = ReadState::Eof,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -605,7 +628,7 @@ impl<C: Codec> Channel<C> {
             let may_block = match wait {
                 Wait::Forever => true,
                 Wait::Never => {
-                    if !self.nonblocking
+                    if !self.fd_nonblocking
                         && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
                     {
                         return Ok(None);
@@ -620,7 +643,7 @@ impl<C: Codec> Channel<C> {
                     false
                 }
             };
-            match self.read.fill(&mut *self.transport) {
+            match self.fill() {
                 Ok(0) => self.read_state = ReadState::Eof,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -718,6 +741,92 @@ impl<C: Codec> Channel<C> {
     }
 }
 
+/// Writing and reading bytes: nothing here depends on the codec, so that
+/// `Drop` can flush too.
+impl<C> Channel<C> {
+    /// [`Channel::flush`] with a deadline: returns `Ok(false)` if output
+    /// is still queued when it passes.
+    fn flush_until(&mut self, deadline: Option<Instant>) -> Result<bool> {
+        while self.written < self.write.len() {
+            if self.write_closed {
+                self.discard_output();
+                return Err(Error::Closed);
+            }
+            match self.transport.write(&self.write[self.written..]) {
+                Ok(0) => {
+                    self.discard_output();
+                    return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    if left == Some(Duration::ZERO) {
+                        return Ok(false);
+                    }
+                    self.wait_writable(left)?;
+                }
+                Err(e) => return Err(self.write_failed(e)),
+            }
+        }
+        self.discard_output();
+        Ok(true)
+    }
+
+    /// Waits for room to write; meanwhile takes in what the peer sends
+    /// (bounded by the frame limit), so that a peer blocked on sending to
+    /// us can go on and read what we send.
+    fn wait_writable(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let room = self.read_state == ReadState::Open
+            && self.read.pending() <= self.max_frame.saturating_add(HEADER_LEN);
+        let read_fd = room.then(|| self.transport.read_fd());
+        let (_, readable) = sys::poll_write_or_read(self.transport.write_fd(), read_fd, timeout)?;
+        if readable {
+            match self.fill() {
+                Ok(0) => self.read_state = ReadState::Eof,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns a failed write into the error to return, dropping what was
+    /// queued: a vanished peer is [`Error::Closed`].
+    fn write_failed(&mut self, e: io::Error) -> Error {
+        self.discard_output();
+        if is_hang_up(&e) {
+            self.write_closed = true;
+            Error::Closed
+        } else {
+            e.into()
+        }
+    }
+
+    /// One read from the transport into the read buffer. A reset
+    /// (`ECONNRESET`: the peer closed with data of ours unread) is an end
+    /// of file: the kernel hands out everything the peer sent before it.
+    fn fill(&mut self) -> io::Result<usize> {
+        match self.read.fill(&mut *self.transport) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(0),
+            other => other,
+        }
+    }
+
+    fn discard_output(&mut self) {
+        self.write.clear();
+        self.written = 0;
+        if self.write.capacity() > KEEP_WRITE_CAPACITY {
+            self.write = Vec::new();
+        }
+    }
+}
+
 /// Appends one frame of `kind` carrying `value` (encoded by `C`) to `out`.
 /// On error `out` is left as it was.
 pub(crate) fn encode_frame_into<C: Codec, T: Serialize + ?Sized>(
@@ -747,10 +856,24 @@ pub(crate) fn encode_frame_into<C: Codec, T: Serialize + ?Sized>(
 
 impl<C> Drop for Channel<C> {
     fn drop(&mut self) {
-        // Best effort: a blocking channel delivers what was fed, as a
-        // `BufWriter` does; a non-blocking one cannot wait.
-        if self.written < self.write.len() && !self.nonblocking {
-            let _ = std::io::Write::write_all(&mut self.transport, &self.write[self.written..]);
+        // A blocking channel delivers what was fed, as a `BufWriter` does,
+        // but waits for a peer that reads nothing only so long; a
+        // non-blocking one writes what the socket takes at once.
+        if self.written >= self.write.len() || self.write_closed {
+            return;
         }
+        let wait = if self.nonblocking || !self.fd_nonblocking {
+            Duration::ZERO
+        } else {
+            DROP_FLUSH_WAIT
+        };
+        let unsent = match self.flush_until(Some(Instant::now() + wait)) {
+            Ok(true) | Err(_) => return,
+            Ok(false) => self.write.len() - self.written,
+        };
+        let _ = writeln!(
+            io::stderr(),
+            "pprocess: channel dropped with {unsent} bytes unsent: the peer took nothing for {wait:?}"
+        );
     }
 }

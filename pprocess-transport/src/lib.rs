@@ -69,8 +69,8 @@ pub use process::{
     start_persistent,
 };
 pub use process::{
-    Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, num_cores, panic_message,
-    run_in_child, start, thread_count, waitall,
+    Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, is_temporary, num_cores,
+    panic_message, run_in_child, start, thread_count, waitall, waitall_timeout,
 };
 pub use registry::{track_fd, untrack_fd};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};

@@ -6,7 +6,8 @@ mod persistent;
 use std::fmt;
 use std::io::{self, Write};
 use std::marker::PhantomData;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, RawFd};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
@@ -148,33 +149,55 @@ pub enum Fork<C = MessagePack> {
     Child(Channel<C>),
 }
 
-/// Forks with the registry locked: flushes stdio first; in the child,
-/// replaces every tracked descriptor but `keep` with `/dev/null` and
-/// forgets the parent's children.
-///
-/// `closing` are descriptors the caller closes in the child right after the
-/// fork (the parent's end of the new channel): they are left for that close
-/// rather than replaced, which spares the child an open of `/dev/null` when
-/// nothing else was inherited.
-fn fork_locked(keep: &[RawFd], closing: &[RawFd]) -> Result<ForkResult> {
-    let _ = io::stdout().flush();
-    let _ = io::stderr().flush();
+/// What [`fork_locked`] is asked to do besides forking.
+struct ForkPlan<'a> {
+    /// Descriptors the child keeps (its end of the new channel).
+    keep: &'a [RawFd],
+    /// The parent's end of the new channel: closed first thing in the
+    /// child, which frees a descriptor for `/dev/null` even when the
+    /// parent is at its descriptor limit; handed back in the parent.
+    parent_end: Option<Box<dyn pprocess_core::Transport>>,
+    /// Whether the child ends with the forking thread
+    /// (`PR_SET_PDEATHSIG`).
+    die_with_parent: bool,
+}
+
+/// Forks with the standard streams' locks and the registry's held, so that
+/// no other thread is inside them at the fork: stdout is flushed first and
+/// a child can always print. In the child: closes the parent's end of the
+/// new channel, replaces every other tracked descriptor but `plan.keep`
+/// with `/dev/null`, forgets the parent's children, and (unless asked to
+/// outlive the parent) arranges to die with the forking thread.
+fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPlan<'_>)> {
+    let parent = std::process::id() as Pid;
+    let mut out = io::stdout().lock();
+    let _ = out.flush();
+    let err = io::stderr().lock();
     let mut g = registry::lock();
     reap_orphans(g.state());
     match sys::fork() {
         Err(e) => Err(Error::Fork(e)),
         Ok(ForkResult::Parent(pid)) => {
             g.state().children.insert(pid, ChildState::Owned);
-            Ok(ForkResult::Parent(pid))
+            Ok((ForkResult::Parent(pid), plan))
         }
         Ok(ForkResult::Child) => {
+            if plan.die_with_parent {
+                sys::die_with_parent(parent);
+            }
+            // Single-threaded now: the registry can be let go and taken
+            // again. Dropping the parent's end unregisters it under the lock.
+            drop(g);
+            drop(plan.parent_end.take());
+            let mut g = registry::lock();
             let state = g.state();
             let inherited = state
                 .fds
                 .iter()
                 .copied()
-                .filter(|fd| !keep.contains(fd) && !closing.contains(fd));
+                .filter(|fd| !plan.keep.contains(fd));
             if let Err(e) = sys::replace_with_dev_null(inherited) {
+                drop(err);
                 let _ = writeln!(
                     io::stderr(),
                     "pprocess: child {} cannot close inherited channels: {e}",
@@ -182,9 +205,12 @@ fn fork_locked(keep: &[RawFd], closing: &[RawFd]) -> Result<ForkResult> {
                 );
                 sys::exit_now(127);
             }
-            state.fds.retain(|fd| keep.contains(fd));
+            state.fds.retain(|fd| plan.keep.contains(fd));
             state.children.clear();
-            Ok(ForkResult::Child)
+            drop(g);
+            drop(err);
+            drop(out);
+            Ok((ForkResult::Child, plan))
         }
     }
 }
@@ -221,6 +247,7 @@ pub struct Builder<C = MessagePack> {
     max_frame: usize,
     socket_buffer: Option<usize>,
     log: Option<std::path::PathBuf>,
+    outlive_parent: bool,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -230,6 +257,7 @@ impl<C> fmt::Debug for Builder<C> {
             .field("kind", &self.kind)
             .field("max_frame", &self.max_frame)
             .field("socket_buffer", &self.socket_buffer)
+            .field("outlive_parent", &self.outlive_parent)
             .field("codec", &std::any::type_name::<C>())
             .finish()
     }
@@ -242,6 +270,7 @@ impl<C> Clone for Builder<C> {
             max_frame: self.max_frame,
             socket_buffer: self.socket_buffer,
             log: self.log.clone(),
+            outlive_parent: self.outlive_parent,
             _codec: PhantomData,
         }
     }
@@ -262,6 +291,7 @@ impl<C: Codec> Builder<C> {
             max_frame: DEFAULT_MAX_FRAME,
             socket_buffer: None,
             log: None,
+            outlive_parent: false,
             _codec: PhantomData,
         }
     }
@@ -282,6 +312,20 @@ impl<C: Codec> Builder<C> {
     /// transfers of large frames go faster with a few MiB).
     pub fn socket_buffer_size(mut self, bytes: usize) -> Self {
         self.socket_buffer = Some(bytes);
+        self
+    }
+
+    /// Lets children outlive this process (default off).
+    ///
+    /// By default a child is killed (`SIGKILL`, through Linux's
+    /// `PR_SET_PDEATHSIG`) when its parent dies, so no work goes on
+    /// unwatched after a crash. Linux sends that signal when the *thread*
+    /// that forked the child ends: fork from a thread that outlives its
+    /// children (the main thread, or the one that owns the
+    /// [`Channel`]s), or turn this on. Background processes
+    /// ([`Builder::start_persistent`]) always outlive their starter.
+    pub fn outlive_parent(mut self, outlive: bool) -> Self {
+        self.outlive_parent = outlive;
         self
     }
 
@@ -315,18 +359,25 @@ impl<C: Codec> Builder<C> {
     ///
     /// See [`start`].
     pub fn create(&self) -> Result<Fork<C>> {
-        let (parent_end, child_end) = transport::pair(self.kind, self.socket_buffer)?;
-        match fork_locked(&child_end.raw_fds(), &parent_end.raw_fds())? {
-            ForkResult::Parent(pid) => {
+        let (parent_end, child_end) =
+            transport::pair(self.kind, self.socket_buffer).map_err(channel_error)?;
+        let keep = child_end.raw_fds();
+        let plan = ForkPlan {
+            keep: &keep,
+            parent_end: Some(parent_end),
+            die_with_parent: !self.outlive_parent,
+        };
+        match fork_locked(plan)? {
+            (ForkResult::Parent(pid), plan) => {
                 drop(child_end);
+                let Some(parent_end) = plan.parent_end else {
+                    unreachable!("fork_locked hands the parent's end back in the parent")
+                };
                 Ok(Fork::Parent(
                     self.channel(parent_end).with_child(Child::new(pid)),
                 ))
             }
-            ForkResult::Child => {
-                drop(parent_end);
-                Ok(Fork::Child(self.channel(child_end)))
-            }
+            (ForkResult::Child, _) => Ok(Fork::Child(self.channel(child_end))),
         }
     }
 
@@ -355,6 +406,62 @@ impl<C: Codec> Builder<C> {
             Fork::Parent(ch) => Ok(ch),
             Fork::Child(ch) => child::run(ch, f),
         }
+    }
+}
+
+/// Descriptors ran out while making a channel: the error names the limit.
+#[derive(Debug)]
+struct NoDescriptors {
+    errno: i32,
+}
+
+impl fmt::Display for NoDescriptors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.errno == nix::libc::ENFILE {
+            return write!(f, "cannot make a channel: the system's file table is full");
+        }
+        match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+            Ok((soft, _)) => write!(
+                f,
+                "cannot make a channel: too many open files (limit {soft})"
+            ),
+            Err(_) => write!(f, "cannot make a channel: too many open files"),
+        }
+    }
+}
+
+impl std::error::Error for NoDescriptors {}
+
+/// Gives a lack of descriptors (`EMFILE`/`ENFILE`) a message that names
+/// the limit; other errors pass unchanged.
+fn channel_error(e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(errno @ (nix::libc::EMFILE | nix::libc::ENFILE)) => {
+            Error::Io(io::Error::new(e.kind(), NoDescriptors { errno }))
+        }
+        _ => Error::Io(e),
+    }
+}
+
+/// Whether an error from [`Builder::create`] or [`Builder::start`] is a
+/// temporary lack of processes or descriptors (`EAGAIN` from `fork`,
+/// `EMFILE`/`ENFILE` making the channel): worth retrying once a child has
+/// ended. An exchange queues such work instead of failing.
+pub fn is_temporary(error: &Error) -> bool {
+    match error {
+        Error::Fork(e) => matches!(
+            e.raw_os_error(),
+            Some(nix::libc::EAGAIN | nix::libc::EMFILE | nix::libc::ENFILE)
+        ),
+        Error::Io(e) => {
+            matches!(
+                e.raw_os_error(),
+                Some(nix::libc::EMFILE | nix::libc::ENFILE)
+            ) || e
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<NoDescriptors>().is_some())
+        }
+        _ => false,
     }
 }
 
@@ -473,13 +580,44 @@ pub fn exit<C: Codec>(channel: Channel<C>) -> ! {
 /// Waits for every child this process forked through the library and has
 /// not reaped yet (pprocess's `waitall`). Returns their pids and statuses.
 ///
-/// A child whose [`Channel`] is still alive keeps its status for that
-/// channel's [`Channel::wait`] too.
+/// It waits for *every* such child, including those whose [`Channel`] is
+/// still alive (their channel's [`Channel::wait`] still gets the status):
+/// a child that waits for a message from this process before it ends
+/// blocks `waitall` for ever. [`waitall_timeout`] gives up after a while.
 ///
 /// # Errors
 ///
 /// [`Error::Io`] if `waitpid` fails other than for a child already reaped.
 pub fn waitall() -> Result<Vec<(Pid, ExitStatus)>> {
+    waitall_until(None)
+}
+
+/// Like [`waitall`], but waits at most `timeout`: returns the children
+/// that ended by then; the others stay for a later call.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use pprocess_transport::{start, waitall_timeout};
+///
+/// // A child that waits for a message that never comes.
+/// let ch = start(|ch| ch.receive::<u8>().map(|_| ()))?;
+/// assert!(waitall_timeout(Duration::from_millis(50))?.is_empty());
+/// drop(ch); // it sees end of file and ends
+/// let ended = waitall_timeout(Duration::from_secs(10))?;
+/// assert_eq!(ended.len(), 1);
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As for [`waitall`].
+pub fn waitall_timeout(timeout: Duration) -> Result<Vec<(Pid, ExitStatus)>> {
+    waitall_until(Some(Instant::now() + timeout))
+}
+
+fn waitall_until(deadline: Option<Instant>) -> Result<Vec<(Pid, ExitStatus)>> {
     let pids: Vec<Pid> = {
         let mut g = registry::lock();
         g.state()
@@ -491,6 +629,17 @@ pub fn waitall() -> Result<Vec<(Pid, ExitStatus)>> {
     };
     let mut reaped = Vec::new();
     for pid in pids {
+        if let Some(deadline) = deadline {
+            // A pidfd becomes readable when the process ends: wait for
+            // that with what is left of the time, then reap without
+            // blocking. (No pidfd, on kernels before 5.3: wait blindly.)
+            if let Ok(fd) = sys::pidfd_open(pid) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !sys::poll_one(fd.as_fd(), false, Some(left))? {
+                    continue;
+                }
+            }
+        }
         let status = loop {
             match waitpid(nix::unistd::Pid::from_raw(pid), None) {
                 Ok(s) => match convert(s) {

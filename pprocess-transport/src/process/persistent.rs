@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::child::{ChildOutcome, panic_message};
-use super::{Builder, Child, fork_locked};
+use super::{Builder, Child, ForkPlan, fork_locked};
 use crate::channel::{Channel, encode_frame_into};
 use crate::codec::MessagePack;
 use crate::sys::{self, ForkResult};
@@ -334,7 +334,13 @@ impl<C: Codec> Builder<C> {
     /// fails.
     pub fn create_persistent(&self, address: impl AsRef<Path>) -> Result<PersistentFork<C>> {
         let mut listener = Listener::bind(address.as_ref())?;
-        match fork_locked(&[listener.raw_fd()], &[])? {
+        let keep = [listener.raw_fd()];
+        let plan = ForkPlan {
+            keep: &keep,
+            parent_end: None,
+            die_with_parent: false,
+        };
+        match fork_locked(plan)?.0 {
             ForkResult::Parent(pid) => Ok(PersistentFork::Parent(Background {
                 child: Child::new(pid),
                 address: listener.address().to_path_buf(),

@@ -29,14 +29,7 @@ pub(crate) fn poll_one(
     } else {
         PollFlags::POLLIN
     };
-    let timeout = match timeout {
-        None => PollTimeout::NONE,
-        // Round up so that a short timeout never becomes a busy zero poll.
-        Some(d) => {
-            let ms = d.as_nanos().div_ceil(1_000_000);
-            PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
-        }
-    };
+    let timeout = poll_timeout(timeout);
     let mut fds = [PollFd::new(fd, events)];
     loop {
         match poll(&mut fds, timeout) {
@@ -44,6 +37,59 @@ pub(crate) fn poll_one(
             Ok(_) => return Ok(true),
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Waits until `write_fd` has room, or `read_fd` (when given) has data, or
+/// the timeout passes (`None`: for ever). Returns `(writable, readable)`;
+/// hang-up and errors count as both, so the next write or read reports them.
+/// The two may be the same descriptor (a socket).
+pub(crate) fn poll_write_or_read(
+    write_fd: BorrowedFd<'_>,
+    read_fd: Option<BorrowedFd<'_>>,
+    timeout: Option<Duration>,
+) -> io::Result<(bool, bool)> {
+    let timeout = poll_timeout(timeout);
+    let same = read_fd.is_some_and(|r| r.as_raw_fd() == write_fd.as_raw_fd());
+    let mut fds = Vec::with_capacity(2);
+    let write_events = if same {
+        PollFlags::POLLOUT | PollFlags::POLLIN
+    } else {
+        PollFlags::POLLOUT
+    };
+    fds.push(PollFd::new(write_fd, write_events));
+    if let (Some(r), false) = (read_fd, same) {
+        fds.push(PollFd::new(r, PollFlags::POLLIN));
+    }
+    loop {
+        match poll(&mut fds, timeout) {
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let bad = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+    let got = |fd: &PollFd<'_>| fd.revents().unwrap_or(PollFlags::empty());
+    let w = got(&fds[0]);
+    let writable = w.intersects(PollFlags::POLLOUT | bad);
+    let readable = if same {
+        read_fd.is_some() && w.intersects(PollFlags::POLLIN | bad)
+    } else {
+        fds.get(1)
+            .is_some_and(|r| got(r).intersects(PollFlags::POLLIN | bad))
+    };
+    Ok((writable, readable))
+}
+
+/// A `poll(2)` timeout in whole milliseconds, rounded up so that a short
+/// timeout never becomes a busy zero poll.
+fn poll_timeout(timeout: Option<Duration>) -> PollTimeout {
+    match timeout {
+        None => PollTimeout::NONE,
+        Some(d) => {
+            let ms = d.as_nanos().div_ceil(1_000_000);
+            PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
         }
     }
 }

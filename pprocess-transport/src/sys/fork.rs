@@ -40,3 +40,31 @@ pub(crate) fn exit_now(code: i32) -> ! {
     // returns, so no Rust invariant can be observed broken afterwards.
     unsafe { libc::_exit(code) }
 }
+
+/// In a freshly forked child: asks the kernel to `SIGKILL` this process
+/// when the thread that forked it ends (`PR_SET_PDEATHSIG`), and ends at
+/// once if the parent `parent` is already gone (it may have died between
+/// the fork and the `prctl`).
+///
+/// Linux sends the signal when the forking *thread* exits, not the whole
+/// process: callers document that children must be forked from a thread
+/// that outlives them.
+pub(crate) fn die_with_parent(parent: Pid) {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid().as_raw() != parent {
+        exit_now(137);
+    }
+}
+
+/// A `pidfd` for `pid` (Linux 5.3 and later): readable once the process
+/// has ended, so an end can be waited for with `poll(2)` and a timeout.
+pub(crate) fn pidfd_open(pid: Pid) -> io::Result<std::os::fd::OwnedFd> {
+    // SAFETY: `pidfd_open(2)` takes a pid and flags (0) and returns a new
+    // descriptor or -1; it reads no memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = std::os::fd::RawFd::try_from(fd).map_err(io::Error::other)?;
+    Ok(super::own_fd(fd))
+}
