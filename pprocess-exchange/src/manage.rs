@@ -9,14 +9,7 @@ use pprocess_transport::Channel;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::exchange::{ChildRun, Exchange, Handler, Job};
-
-/// Runs a job in a freshly forked child and ends it (never returns).
-pub(crate) fn run_child<C: Codec>(ch: Channel<C>, run: ChildRun<C>) -> ! {
-    // `Builder::start` does the catch_unwind, error frame and `_exit`; we
-    // are already in the child, so hand it a closure that adapts `run`.
-    pprocess_transport::run_in_child(ch, run)
-}
+use crate::exchange::{Exchange, Handler, Job};
 
 /// A function whose calls run in children managed by an exchange:
 /// pprocess's `exchange.manage(MakeParallel(f))`, or with

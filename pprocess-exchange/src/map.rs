@@ -145,8 +145,13 @@ impl<R: DeserializeOwned, C: Codec> Map<R, C> {
                 return;
             }
             if let Err(e) = self.exchange.store(None) {
-                let text = e.to_string();
-                self.fail_pending(|| Error::Io(std::io::Error::other(text.clone())));
+                // Work that could not start stays queued: this result is
+                // the error, later ones try again.
+                let store = self.exchange.handler_mut();
+                store.results.resize_with(index + 1, || Entry::Pending);
+                if matches!(store.results[index], Entry::Pending) {
+                    store.results[index] = Entry::Ready(Err(e));
+                }
                 return;
             }
         }
@@ -184,6 +189,12 @@ impl<R: DeserializeOwned, C: Codec> Iterator for Map<R, C> {
             return None;
         }
         self.wait_for(index);
+        if index + 1 == self.exchange.submitted() {
+            // The last result: its children end before it is handed out.
+            if let Err(e) = self.exchange.settle() {
+                return Some(Err(e));
+            }
+        }
         self.next += 1;
         match std::mem::replace(
             &mut self.exchange.handler_mut().results[index],

@@ -1,5 +1,7 @@
 //! `pmap`: a parallel `map` over a pool of forked workers.
 
+use std::borrow::Borrow;
+use std::collections::VecDeque;
 use std::fmt;
 
 use pprocess_core::{Error, Result};
@@ -23,16 +25,25 @@ const IN_FLIGHT: usize = 2;
 /// Applies `f` to every item in parallel and returns the results in input
 /// order: pprocess's `pmap(callable, sequence, limit)`.
 ///
-/// `limit` workers are forked (default: [`num_cores`]), never one per
-/// item. They already hold `items` in memory, so only index ranges travel
-/// to them, and results come back in chunks. `f` needs no `'static` and no
-/// `Send`: it runs in the forked copies.
+/// `items` is anything iterable whose items are, or borrow as, what `f`
+/// takes: a slice, array or `&Vec` (`f` gets `&T`), a range, a `Vec` by
+/// value, any iterator. It is collected into a vector first (of
+/// references, for a borrowed sequence), so every worker holds all of
+/// it. `limit` workers
+/// are forked (default: [`num_cores`]; fewer if there are fewer items),
+/// never one per item. They already hold the items in memory, so only
+/// index ranges travel to them, and results come back in chunks. `f`
+/// needs no `'static` and no `Send`: it runs in the forked copies.
 ///
 /// # Examples
 ///
 /// ```
 /// let squares = pprocess_exchange::pmap(|x: &u64| x * x, &[1, 2, 3, 4], None)?;
 /// assert_eq!(squares, [1, 4, 9, 16]);
+/// let doubled = pprocess_exchange::pmap(|x: &u32| x * 2, 0..10u32, None)?;
+/// assert_eq!(doubled[9], 18);
+/// let lengths = pprocess_exchange::pmap(|s: &String| s.len(), vec!["ab".to_string()], None)?;
+/// assert_eq!(lengths, [2]);
 /// # Ok::<(), pprocess_exchange::Error>(())
 /// ```
 ///
@@ -40,9 +51,14 @@ const IN_FLIGHT: usize = 2;
 ///
 /// The first failure in input order: [`Error::Remote`] if `f` panicked on
 /// an item (the message names the item's index), [`Error::ChildDied`] if a
-/// worker died, [`Error::Fork`] if no worker could be started.
-pub fn pmap<T, R, F>(f: F, items: &[T], limit: impl Into<Option<usize>>) -> Result<Vec<R>>
+/// worker died with items in hand, [`Error::Fork`] (or [`Error::Io`] for
+/// a lack of descriptors) if no worker could be started at all. If only
+/// some could be, the map goes on with those.
+pub fn pmap<I, T, R, F>(f: F, items: I, limit: impl Into<Option<usize>>) -> Result<Vec<R>>
 where
+    I: IntoIterator,
+    I::Item: Borrow<T>,
+    T: ?Sized,
     F: Fn(&T) -> R,
     R: Serialize + DeserializeOwned,
 {
@@ -64,16 +80,22 @@ where
 ///
 /// # Errors
 ///
-/// [`Error::Fork`] or [`Error::Io`] if the workers cannot be started;
-/// failures of single items come from the iterator.
-pub fn pmap_iter<T, R, F>(f: F, items: &[T], limit: impl Into<Option<usize>>) -> Result<PmapIter<R>>
+/// [`Error::Fork`] or [`Error::Io`] if no worker can be started; failures
+/// of single items come from the iterator.
+pub fn pmap_iter<I, T, R, F>(f: F, items: I, limit: impl Into<Option<usize>>) -> Result<PmapIter<R>>
 where
+    I: IntoIterator,
+    I::Item: Borrow<T>,
+    T: ?Sized,
     F: Fn(&T) -> R,
     R: Serialize + DeserializeOwned,
 {
+    let items: Vec<I::Item> = items.into_iter().collect();
+    let f = |item: &I::Item| f(item.borrow());
+    let items = &items[..];
     let n = items.len();
-    let workers = limit.into().unwrap_or_else(num_cores).clamp(1, n.max(1));
-    let chunk = (n / (workers * CHUNKS_PER_WORKER)).clamp(1, MAX_CHUNK);
+    let wanted = limit.into().unwrap_or_else(num_cores).clamp(1, n.max(1));
+    let chunk = (n / (wanted * CHUNKS_PER_WORKER)).clamp(1, MAX_CHUNK);
     let mut iter = PmapIter {
         exchange: Exchange::new()?,
         results: Vec::new(),
@@ -88,17 +110,26 @@ where
     if n == 0 {
         return Ok(iter);
     }
-    for _ in 0..workers {
-        let ch = start(|ch: &mut Channel| worker(ch, &f, items))?;
+    for _ in 0..wanted {
+        let ch = match start(|ch: &mut Channel| worker(ch, &f, items)) {
+            Ok(ch) => ch,
+            // Go on with the workers there are; with none, fail.
+            Err(e) if iter.workers.is_empty() => return Err(e),
+            Err(_) => break,
+        };
         let id = iter.exchange.add(ch)?;
         iter.workers.push(Worker {
             id,
-            ranges: std::collections::VecDeque::new(),
+            ranges: VecDeque::new(),
+            ended: false,
+            gone: false,
         });
     }
-    for w in 0..workers {
-        for _ in 0..IN_FLIGHT {
-            iter.feed(w)?;
+    // Every worker gets a range before any gets a second, so that small
+    // inputs still spread over all of them.
+    for _ in 0..IN_FLIGHT {
+        for w in 0..iter.workers.len() {
+            iter.feed(w);
         }
     }
     Ok(iter)
@@ -147,10 +178,17 @@ where
 struct Worker {
     id: ChannelId,
     /// Ranges sent and not yet answered, oldest first.
-    ranges: std::collections::VecDeque<(usize, usize)>,
+    ranges: VecDeque<(usize, usize)>,
+    /// It was told to stop.
+    ended: bool,
+    /// Its channel is gone (it ended, or failed).
+    gone: bool,
 }
 
 /// The iterator of [`pmap_iter`]: results in input order.
+///
+/// Dropping it early kills and reaps its workers.
+#[must_use = "iterators are lazy: results are collected only as it is iterated"]
 pub struct PmapIter<R> {
     exchange: Exchange<Vec<R>>,
     results: Vec<Option<R>>,
@@ -171,17 +209,22 @@ impl<R> fmt::Debug for PmapIter<R> {
             .field("len", &self.len)
             .field("chunk", &self.chunk)
             .field("workers", &self.workers)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl<R: DeserializeOwned> PmapIter<R> {
-    /// Sends worker `w` its next range, or tells it to stop when none is
-    /// left and it has nothing in flight.
-    fn feed(&mut self, w: usize) -> Result<()> {
+    /// Sends worker `w` its next range, or tells it (once) to stop when
+    /// none is left and it has nothing in flight. A worker that has gone
+    /// cannot be written to; its end is reported when its channel is read,
+    /// so a failed write is left to that.
+    fn feed(&mut self, w: usize) {
         let worker = &mut self.workers[w];
+        if worker.ended || worker.gone {
+            return;
+        }
         let Some(ch) = self.exchange.channel_mut(worker.id) else {
-            return Ok(());
+            return;
         };
         if self.next_range < self.len && self.failed.is_none() {
             let range = (
@@ -190,12 +233,27 @@ impl<R: DeserializeOwned> PmapIter<R> {
             );
             self.next_range = range.1;
             worker.ranges.push_back(range);
-            ch.feed(&range)?;
-            ch.flush()?;
+            let _ = ch.send(&range);
         } else if worker.ranges.is_empty() {
-            ch.send_end()?;
+            worker.ended = true;
+            let _ = ch.send_end();
         }
-        Ok(())
+    }
+
+    /// Records that worker `w` ended: nothing lost if it had nothing in
+    /// hand, otherwise `error` is the failure of its oldest unanswered item.
+    fn worker_ended(&mut self, w: usize, error: Error) {
+        let worker = &mut self.workers[w];
+        worker.gone = true;
+        let Some(&(at, _)) = worker.ranges.front() else {
+            return;
+        };
+        worker.ranges.clear();
+        // Results before it still come from the other workers: the error
+        // is "the first failure in input order".
+        if self.failed.as_ref().is_none_or(|(first, _)| at < *first) {
+            self.failed = Some((at, error));
+        }
     }
 
     /// Receives whatever is ready and files it.
@@ -205,66 +263,81 @@ impl<R: DeserializeOwned> PmapIter<R> {
         }
         let ready = self.exchange.ready(None)?;
         for id in ready {
-            let Some(w) = self.workers.iter().position(|w| w.id == id) else {
-                continue;
-            };
-            let Some(ch) = self.exchange.channel_mut(id) else {
-                continue;
-            };
-            loop {
-                match ch.try_receive::<Vec<R>>() {
-                    Ok(Some(values)) => {
-                        let Some(&(start, end)) = self.workers[w].ranges.front() else {
-                            return Err(Error::Protocol("result for no range".into()));
-                        };
-                        let got = values.len();
-                        if got > end - start {
-                            return Err(Error::Protocol(format!(
-                                "range {start}..{end} returned {got} results"
-                            )));
-                        }
-                        for (slot, v) in self.results[start..end].iter_mut().zip(values) {
-                            *slot = Some(v);
-                        }
-                        if got < end - start {
-                            // The results before a failing item; its error
-                            // follows.
-                            self.workers[w].ranges[0].0 = start + got;
-                            continue;
-                        }
-                        self.workers[w].ranges.pop_front();
-                        self.feed(w)?;
-                        break;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        let mut ch = self.exchange.remove(id);
-                        let pid = ch.as_ref().and_then(Channel::pid);
-                        let status = ch.as_mut().and_then(|c| c.wait().ok().flatten());
-                        // A worker that stops after its last range is done.
-                        if e.is_closed() && self.workers[w].ranges.is_empty() {
-                            break;
-                        }
-                        let error = match (e, pid, status) {
-                            (Error::Closed, Some(pid), Some(status)) => {
-                                Error::ChildDied { pid, status }
-                            }
-                            (e, ..) => e,
-                        };
-                        // The failure takes the place of the worker's oldest
-                        // unanswered item; results before it still come from
-                        // the other workers ("the first failure in input
-                        // order").
-                        let at = self.workers[w].ranges.front().map_or(self.next, |r| r.0);
-                        if self.failed.as_ref().is_none_or(|(first, _)| at < *first) {
-                            self.failed = Some((at, error));
-                        }
-                        break;
-                    }
-                }
+            if let Some(w) = self.workers.iter().position(|w| w.id == id) {
+                self.take_results(w)?;
             }
         }
+        self.find_gone_workers();
         Ok(())
+    }
+
+    /// Files the results worker `w` has sent.
+    fn take_results(&mut self, w: usize) -> Result<()> {
+        let id = self.workers[w].id;
+        loop {
+            let Some(ch) = self.exchange.channel_mut(id) else {
+                return Ok(());
+            };
+            let values = match ch.try_receive::<Vec<R>>() {
+                Ok(Some(values)) => values,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let mut ch = self.exchange.remove(id);
+                    let pid = ch.as_ref().and_then(Channel::pid);
+                    let status = ch.as_mut().and_then(|c| c.wait().ok().flatten());
+                    let error = match (e, pid, status) {
+                        (e @ Error::Remote { .. }, ..) => e,
+                        (_, Some(pid), Some(status)) if !status.success() => {
+                            Error::ChildDied { pid, status }
+                        }
+                        (e, ..) => e,
+                    };
+                    self.worker_ended(w, error);
+                    return Ok(());
+                }
+            };
+            let Some(&(start, end)) = self.workers[w].ranges.front() else {
+                return Err(Error::Protocol("result for no range".into()));
+            };
+            let got = values.len();
+            if got > end - start {
+                return Err(Error::Protocol(format!(
+                    "range {start}..{end} returned {got} results"
+                )));
+            }
+            for (slot, v) in self.results[start..end].iter_mut().zip(values) {
+                *slot = Some(v);
+            }
+            if got < end - start {
+                // The results before a failing item; its error follows.
+                self.workers[w].ranges[0].0 = start + got;
+                continue;
+            }
+            self.workers[w].ranges.pop_front();
+            self.feed(w);
+        }
+    }
+
+    /// Workers whose channel the exchange removed at their hang-up (it
+    /// does so once everything they sent has been received): a range they
+    /// held is lost with them, and the exchange's inbox says how they died.
+    fn find_gone_workers(&mut self) {
+        let mut deaths = Vec::new();
+        while let Some(m) = self.exchange.handler_mut().pop() {
+            deaths.push(m);
+        }
+        for w in 0..self.workers.len() {
+            let id = self.workers[w].id;
+            if self.workers[w].gone || self.exchange.is_registered(id) {
+                continue;
+            }
+            let error = deaths
+                .iter_mut()
+                .find(|m| m.channel == id)
+                .and_then(|m| std::mem::replace(&mut m.result, Ok(Vec::new())).err())
+                .unwrap_or_else(|| Error::Protocol("a worker ended with items unanswered".into()));
+            self.worker_ended(w, error);
+        }
     }
 }
 

@@ -97,6 +97,11 @@ impl<R: DeserializeOwned, C: Codec> Queue<R, C> {
     pub fn next_message(&mut self) -> Result<Option<Message<R>>> {
         loop {
             if let Some(m) = self.exchange.handler_mut().pop() {
+                if self.exchange.handler().is_empty() {
+                    // Perhaps the last result: its children end before it
+                    // is handed out.
+                    self.exchange.settle()?;
+                }
                 return Ok(Some(m));
             }
             if !self.exchange.unfinished() {

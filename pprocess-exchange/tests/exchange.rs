@@ -287,10 +287,10 @@ fn child_killed_by_sigkill_is_child_died_and_others_unaffected() -> TestResult {
     Ok(())
 }
 
-/// A child that dies in the middle of a frame: `Truncated` for its work,
-/// the others unaffected.
+/// A child that dies in the middle of a frame: its death (`ChildDied`
+/// with the signal) for its work, the others unaffected.
 #[test]
-fn child_killed_mid_frame_is_truncated_and_others_unaffected() -> TestResult {
+fn child_killed_mid_frame_is_child_died_and_others_unaffected() -> TestResult {
     let _serial = util::serial();
     let frame = util::frame_bytes::<MessagePack, _>(&123_456_789u64);
     let mut ex = Exchange::<u64>::new()?;
@@ -313,9 +313,8 @@ fn child_killed_mid_frame_is_truncated_and_others_unaffected() -> TestResult {
     assert_eq!(results.len(), 4);
     for (i, r) in results {
         match r {
-            Err(Error::Truncated { expected, got }) if i == 1 => {
-                assert_eq!(expected, frame.len() as u64);
-                assert_eq!(got, frame.len() as u64 - 1);
+            Err(Error::ChildDied { status, .. }) if i == 1 => {
+                assert_eq!(status, ExitStatus::Signaled(Signal::SIGKILL as i32));
             }
             Ok(v) if i != 1 => assert_eq!(v, i as u64),
             other => panic!("index {i}: {other:?}"),

@@ -567,6 +567,17 @@ impl<C: Codec> Channel<C> {
         self.read_state == ReadState::Ended
     }
 
+    /// Whether the next receive would return [`Error::Closed`] without
+    /// waiting: the peer hung up (or sent an end of stream) and nothing it
+    /// sent before is left to receive.
+    pub fn at_end(&self) -> bool {
+        match self.read_state {
+            ReadState::Ended => true,
+            ReadState::Eof => self.read.pending() == 0,
+            ReadState::Open | ReadState::Broken(_) => false,
+        }
+    }
+
     fn take_buffered<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
         match &self.read_state {
             ReadState::Broken(why) => {
@@ -733,17 +744,17 @@ impl<C: Codec> Channel<C> {
     pub fn kill(&mut self) -> Result<()> {
         self.child.as_mut().map_or(Ok(()), Process::kill)
     }
+}
 
+/// Writing and reading bytes, and the child: nothing here depends on the
+/// codec, so that `Drop` (and an exchange's drop) can use it too.
+impl<C> Channel<C> {
     /// Takes the child handle out of the channel, so that dropping the
     /// channel leaves the process to the caller.
     pub fn take_child(&mut self) -> Option<Child> {
         self.child.take()
     }
-}
 
-/// Writing and reading bytes: nothing here depends on the codec, so that
-/// `Drop` can flush too.
-impl<C> Channel<C> {
     /// [`Channel::flush`] with a deadline: returns `Ok(false)` if output
     /// is still queued when it passes.
     fn flush_until(&mut self, deadline: Option<Instant>) -> Result<bool> {

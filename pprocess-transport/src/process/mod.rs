@@ -41,6 +41,28 @@ impl Child {
     pub(crate) fn new(pid: Pid) -> Self {
         Child { pid, status: None }
     }
+
+    /// Waits at most `timeout` for the child to end: its status, or
+    /// `Ok(None)` if it still runs then.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if `waitpid` or `poll` fails.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        if let Some(s) = self.try_wait()? {
+            return Ok(Some(s));
+        }
+        match sys::pidfd_open(self.pid) {
+            Ok(fd) => {
+                if sys::poll_one(fd.as_fd(), false, Some(timeout))? {
+                    return self.wait().map(Some);
+                }
+                Ok(None)
+            }
+            // Before Linux 5.3 there is no pidfd: look once more.
+            Err(_) => self.try_wait(),
+        }
+    }
 }
 
 fn convert(status: WaitStatus) -> Option<ExitStatus> {

@@ -1,0 +1,119 @@
+//! Launching: work queued under the limit, forked when a place is free
+//! (`start`, `call`, `create`), and put back when the system is out of
+//! processes or descriptors.
+
+use pprocess_core::{Codec, Result};
+use pprocess_transport::{Channel, Fork, is_temporary};
+use serde::de::DeserializeOwned;
+
+use super::{Exchange, Handler, Job};
+
+impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+    /// Starts waiting work while the limit allows.
+    pub(super) fn start_waiting(&mut self) -> Result<()> {
+        while !self.busy() && !self.fork_blocked {
+            let Some(job) = self.waiting.pop_front() else {
+                break;
+            };
+            self.launch(job)?;
+        }
+        Ok(())
+    }
+
+    /// Forks a child for `job`. A temporary lack of processes or
+    /// descriptors (`EAGAIN`, `EMFILE`, `ENFILE`) puts the job back until a
+    /// child ends; with no child running it is an error (nothing would
+    /// ever free a place).
+    fn launch(&mut self, job: Job<C>) -> Result<()> {
+        match self.builder.create() {
+            Ok(Fork::Parent(ch)) => {
+                let reusable = job.feed.is_some() && self.reuse;
+                if let Err(e) = self.register(ch, job.index, reusable) {
+                    self.waiting.push_front(job);
+                    return Err(e);
+                }
+                Ok(())
+            }
+            Ok(Fork::Child(ch)) => pprocess_transport::run_in_child(ch, job.run),
+            Err(e) if is_temporary(&e) => {
+                if self.active == 0 {
+                    self.waiting.push_front(job);
+                    return Err(e);
+                }
+                self.fork_blocked = true;
+                self.waiting.push_front(job);
+                Ok(())
+            }
+            Err(e) => {
+                self.waiting.push_front(job);
+                Err(e)
+            }
+        }
+    }
+
+    /// Queues work, or starts it now if the limit allows. Returns its index.
+    pub(crate) fn submit(&mut self, job: Job<C>) -> Result<usize> {
+        let index = job.index;
+        self.waiting.push_back(job);
+        self.start_waiting()?;
+        Ok(index)
+    }
+
+    /// Starts a child running `f` with its end of a new channel (queued if
+    /// the limit is reached); the child's messages are decoded as `R`.
+    /// Returns the index its messages will carry. pprocess's
+    /// `Exchange.start`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Fork`] or [`Error::Io`] if the child cannot be started
+    /// (other than a temporary lack of processes or descriptors while other
+    /// children run, which queues it). The work stays queued: a later
+    /// [`Exchange::store`] tries again.
+    pub fn start<F, O>(&mut self, f: F) -> Result<usize>
+    where
+        F: FnOnce(&mut Channel<C>) -> O + 'static,
+        O: pprocess_transport::ChildOutcome,
+    {
+        let index = self.next_index();
+        self.submit(Job {
+            index,
+            run: Box::new(move |ch| f(ch).into_outcome()),
+            feed: None,
+        })
+    }
+
+    /// Starts a child that computes `f()` and sends back its value
+    /// (pprocess's `MakeParallel`). Returns the index of the result.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Exchange::start`].
+    pub fn call<F>(&mut self, f: F) -> Result<usize>
+    where
+        F: FnOnce() -> R + 'static,
+        R: serde::Serialize,
+    {
+        self.start(move |ch: &mut Channel<C>| ch.send(&f()))
+    }
+
+    /// Forks, after waiting for the limit: in the parent the new channel is
+    /// registered and `Ok(None)` returned; in the child `Ok(Some(channel))`
+    /// is returned, and the child must end with
+    /// [`exit`](crate::exit). pprocess's `Exchange.create`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Exchange::wait`]; [`Error::Fork`] if `fork` fails.
+    pub fn create(&mut self) -> Result<Option<Channel<C>>> {
+        self.wait()?;
+        match self.builder.create()? {
+            Fork::Parent(ch) => {
+                let index = self.next_index();
+                self.register(ch, index, false)?;
+                Ok(None)
+            }
+            Fork::Child(ch) => Ok(Some(ch)),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! What becomes of a channel's messages and of its end: delivery to the
+//! handler, the next arguments for a reused worker, hang-ups, deaths and
+//! broken streams.
+//!
+//! Every end of a child is reported in terms of the work it held: a child
+//! that hung up without its result, or whose stream was cut mid-frame, or
+//! whose socket was reset, is [`Error::ChildDied`] with its `waitpid`
+//! status whenever that status is a failure, so the caller learns the
+//! signal or exit code, not a socket error.
+
+use pprocess_core::{Codec, Error, ExitStatus, Result};
+use serde::de::DeserializeOwned;
+
+use super::{ChannelId, Exchange, Handler, Message, Slot};
+
+impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+    fn message(&self, slot: usize, result: Result<R>) -> Option<Message<R>> {
+        let s = self.slots[slot].as_ref()?;
+        Some(Message {
+            index: s.index,
+            channel: ChannelId(slot),
+            pid: s.channel.pid(),
+            result,
+        })
+    }
+
+    /// Hands a message to the handler; a reused worker gets its next work.
+    pub(super) fn deliver(&mut self, slot: usize, result: Result<R>) -> Result<()> {
+        // A remote error ends the child: a reused worker's loop is over
+        // (work fed to it now would be lost), and its exit status says
+        // nothing more.
+        let remote = matches!(result, Err(Error::Remote { .. }));
+        let Some(message) = self.message(slot, result) else {
+            return Ok(());
+        };
+        self.handler.store(message);
+        let Some(s) = self.slots[slot].as_mut() else {
+            return Ok(());
+        };
+        s.delivered = true;
+        if remote {
+            s.reusable = false;
+            s.explained = true;
+        } else if s.reusable && !self.continuous {
+            self.next_for_worker(slot)?;
+        }
+        Ok(())
+    }
+
+    /// Gives a reused worker the next waiting arguments, or tells it to stop.
+    fn next_for_worker(&mut self, slot: usize) -> Result<()> {
+        let Some(s) = self.slots[slot].as_mut() else {
+            return Ok(());
+        };
+        let next = match self.waiting.front() {
+            Some(job) if job.feed.is_some() => self.waiting.pop_front(),
+            _ => None,
+        };
+        let queued = match next.and_then(|job| Some((job.index, job.feed?))) {
+            Some((index, feed)) => {
+                // From here the worker holds this work: if it dies, the
+                // work is reported as its death.
+                s.index = index;
+                s.delivered = false;
+                feed(&mut s.channel)
+            }
+            None => {
+                s.reusable = false;
+                s.channel.feed_end()
+            }
+        };
+        match queued {
+            Ok(()) => self.flush_or_watch(slot),
+            Err(e) => self.broken(slot, e),
+        }
+    }
+
+    /// Takes the slot out, reaps its child if asked to (blocking: the child
+    /// has hung up, so it is ending), and says how it ended.
+    fn end_slot(&mut self, slot: usize) -> Option<(Slot<C>, Option<ExitStatus>)> {
+        let mut s = self.take_slot(slot)?;
+        let status = if self.autoclose {
+            s.channel.close_write().ok();
+            s.channel.wait().ok().flatten()
+        } else {
+            s.channel.try_wait().ok().flatten()
+        };
+        Some((s, status))
+    }
+
+    /// The peer hung up at a frame boundary. Reports the death of a child
+    /// that had not delivered its result (or, continuous, that failed
+    /// without saying why). Returns the number of messages stored (0 or 1).
+    pub(super) fn hung_up(&mut self, slot: usize) -> Result<usize> {
+        let Some((s, status)) = self.end_slot(slot) else {
+            return Ok(0);
+        };
+        let failed = status.is_some_and(|st| !st.success());
+        let mut stored = 0;
+        if let Some(pid) = s.channel.pid() {
+            // Continuous: any number of messages (none included) is a
+            // result; only a failure the child did not report is news.
+            let report = if self.continuous {
+                failed && !s.explained
+            } else {
+                !s.delivered
+            };
+            if report {
+                let error = match status {
+                    Some(status) => Error::ChildDied { pid, status },
+                    None => Error::Closed,
+                };
+                self.handler.store(Message {
+                    index: s.index,
+                    channel: ChannelId(slot),
+                    pid: Some(pid),
+                    result: Err(error),
+                });
+                stored = 1;
+            }
+        }
+        drop(s);
+        self.start_waiting()?;
+        Ok(stored)
+    }
+
+    /// [`Exchange::ready`]'s removal of a channel whose peer hung up: the
+    /// caller received its messages, so only a failed end is news.
+    pub(super) fn hung_up_quietly(&mut self, slot: usize) -> Result<()> {
+        let Some((s, status)) = self.end_slot(slot) else {
+            return Ok(());
+        };
+        if let (Some(pid), Some(status)) = (s.channel.pid(), status) {
+            if !status.success() && !s.explained {
+                self.handler.store(Message {
+                    index: s.index,
+                    channel: ChannelId(slot),
+                    pid: Some(pid),
+                    result: Err(Error::ChildDied { pid, status }),
+                });
+            }
+        }
+        drop(s);
+        self.start_waiting()
+    }
+
+    /// The stream ended inside a frame: the child died while sending (or
+    /// closed mid-frame). With a failed exit status that is its death.
+    pub(super) fn truncated(&mut self, slot: usize, error: Error) -> Result<()> {
+        let Some((s, status)) = self.end_slot(slot) else {
+            return Ok(());
+        };
+        let error = match (s.channel.pid(), status) {
+            (Some(pid), Some(status)) if !status.success() => Error::ChildDied { pid, status },
+            _ => error,
+        };
+        self.handler.store(Message {
+            index: s.index,
+            channel: ChannelId(slot),
+            pid: s.channel.pid(),
+            result: Err(error),
+        });
+        drop(s);
+        self.start_waiting()
+    }
+
+    /// A channel's byte stream is broken (corrupt header, failed read or
+    /// write): report it, kill and reap the child.
+    pub(super) fn broken(&mut self, slot: usize, error: Error) -> Result<()> {
+        if let Some(message) = self.message(slot, Err(error)) {
+            self.handler.store(message);
+        }
+        let Some(mut s) = self.take_slot(slot) else {
+            return Ok(());
+        };
+        let _ = s.channel.kill();
+        if self.autoclose {
+            let _ = s.channel.wait();
+        }
+        drop(s);
+        self.start_waiting()
+    }
+}
