@@ -60,6 +60,6 @@ pub use pprocess_transport::Json;
 pub use pprocess_transport::{
     Background, BackgroundCallable, Builder, Channel, Fork, MessagePack, PersistentChannel,
     PersistentFork, TransportKind, connect, create, create_persistent, create_pipes, exit,
-    num_cores, start, start_persistent, waitall,
+    is_temporary, num_cores, start, start_persistent, thread_count, waitall, waitall_timeout,
 };
 pub use queue::Queue;

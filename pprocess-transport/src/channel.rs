@@ -1,5 +1,6 @@
 //! `Channel`: typed, framed messages over a transport.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Write as _};
 use std::marker::PhantomData;
@@ -114,6 +115,9 @@ pub struct Channel<C = MessagePack> {
     received: u64,
     /// The peer's latest acknowledgement.
     peer_acked: u64,
+    /// Data and error frames (kind, payload) set aside while waiting for
+    /// acknowledgements behind them; received before anything else.
+    stashed: VecDeque<(FrameKind, Vec<u8>)>,
     child: Option<Child>,
     _codec: PhantomData<fn() -> C>,
 }
@@ -152,6 +156,7 @@ impl<C: Codec> Channel<C> {
             acknowledge: false,
             received: 0,
             peer_acked: 0,
+            stashed: VecDeque::new(),
             child: None,
             _codec: PhantomData,
         }
@@ -334,26 +339,21 @@ impl<C: Codec> Channel<C> {
     }
 
     /// Reads and takes acknowledgements until the peer has acknowledged at
-    /// least `target` frames. Stops at a data frame (which stays for
-    /// receive) with what it has.
+    /// least `target` frames. Data and error frames that arrive first are
+    /// set aside for later receives (up to one frame limit's worth; a peer
+    /// that sends more while it acknowledges nothing is a protocol error).
     ///
     /// Errors: `Closed` or `Truncated` if the peer hangs up first.
     pub(crate) fn wait_acks(&mut self, target: u64) -> Result<u64> {
         loop {
-            while self.peer_acked < target && self.read.peek_kind() == Some(FrameKind::Ack as u8) {
+            while self.peer_acked < target {
                 match self.read.next_frame(self.max_frame)? {
-                    Some((_, range)) => self.take_ack(range)?,
+                    Some((FrameKind::Ack, range)) => self.take_ack(range)?,
+                    Some((kind, range)) => self.stash(kind, range)?,
                     None => break,
                 }
             }
             if self.peer_acked >= target {
-                return Ok(self.peer_acked);
-            }
-            if self
-                .read
-                .peek_kind()
-                .is_some_and(|k| k != FrameKind::Ack as u8)
-            {
                 return Ok(self.peer_acked);
             }
             if let ReadState::Eof | ReadState::Ended = self.read_state {
@@ -404,6 +404,20 @@ impl<C: Codec> Channel<C> {
                 Err(_) => return,
             }
         }
+    }
+
+    fn stash(&mut self, kind: FrameKind, range: std::ops::Range<usize>) -> Result<()> {
+        let held: usize = self.stashed.iter().map(|(_, p)| p.len()).sum();
+        if held + range.len() > self.max_frame {
+            return Err(Error::Protocol(format!(
+                "peer sent {} bytes of messages while acknowledgements were awaited (limit {})",
+                held + range.len(),
+                self.max_frame
+            )));
+        }
+        let payload = self.read.slice(range).to_vec();
+        self.stashed.push_back((kind, payload));
+        Ok(())
     }
 
     fn take_ack(&mut self, range: std::ops::Range<usize>) -> Result<()> {
@@ -520,7 +534,7 @@ impl<C: Codec> Channel<C> {
     pub fn receive<T: DeserializeOwned>(&mut self) -> Result<T> {
         // Fast path: a whole data frame is buffered; decode it straight
         // into the return value.
-        if self.read_state == ReadState::Open {
+        if self.read_state == ReadState::Open && self.stashed.is_empty() {
             if let Some(range) = self.read.next_data_frame(self.max_frame) {
                 let value = C::decode(self.read.slice(range));
                 self.acknowledge_one();
@@ -558,7 +572,9 @@ impl<C: Codec> Channel<C> {
     /// Whether a whole frame is buffered, so that the next receive returns
     /// without a system call.
     pub fn has_buffered_frame(&self) -> bool {
-        self.read.pending() >= HEADER_LEN && self.read.pending() as u64 >= self.read.expected()
+        !self.stashed.is_empty()
+            || self.read.pending() >= HEADER_LEN
+                && self.read.pending() as u64 >= self.read.expected()
     }
 
     /// Whether the peer has hung up and every message before that has been
@@ -573,7 +589,7 @@ impl<C: Codec> Channel<C> {
     pub fn at_end(&self) -> bool {
         match self.read_state {
             ReadState::Ended => true,
-            ReadState::Eof => self.read.pending() == 0,
+            ReadState::Eof => self.read.pending() == 0 && self.stashed.is_empty(),
             ReadState::Open | ReadState::Broken(_) => false,
         }
     }
@@ -586,6 +602,22 @@ impl<C: Codec> Channel<C> {
             // Nothing after an end-of-stream frame is delivered.
             ReadState::Ended => return Err(Error::Closed),
             ReadState::Open | ReadState::Eof => {}
+        }
+        if let Some((kind, payload)) = self.stashed.pop_front() {
+            return match kind {
+                FrameKind::End => {
+                    self.read_state = ReadState::Ended;
+                    Err(Error::Closed)
+                }
+                FrameKind::Error => {
+                    self.acknowledge_one();
+                    Err(RemoteError::decode(&payload)?.into_error())
+                }
+                FrameKind::Data | FrameKind::Ack => {
+                    self.acknowledge_one();
+                    C::decode(&payload).map(Some)
+                }
+            };
         }
         // Fast path: a whole data frame is buffered.
         if let Some(range) = self.read.next_data_frame(self.max_frame) {

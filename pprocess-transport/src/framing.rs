@@ -38,11 +38,6 @@ impl ReadBuf {
         }
     }
 
-    /// The kind byte of the next frame, once its header has arrived.
-    pub(crate) fn peek_kind(&self) -> Option<u8> {
-        self.header().map(|(_, kind)| kind)
-    }
-
     fn header(&self) -> Option<(u64, u8)> {
         let bytes = self.buf.get(self.start..self.start + HEADER_LEN)?;
         if self.pending() < HEADER_LEN {

@@ -136,7 +136,24 @@ impl Listener {
                 )
             })?;
         let temp = temp_dir.join("s");
-        let bound = UnixListener::bind(&temp)
+        // The temporary path is longer than the address; a socket address
+        // holds at most 107 bytes. Bind through the directory's descriptor
+        // (`/proc/self/fd/N/s`, about 20 bytes) so that every address
+        // `check_address` accepts can be bound.
+        let dir = fs::File::open(&temp_dir);
+        let short = dir
+            .as_ref()
+            .ok()
+            .map(|d| PathBuf::from(format!("/proc/self/fd/{}/s", d.as_raw_fd())))
+            .filter(|p| p.as_os_str().len() <= MAX_ADDRESS_LEN);
+        let bound = UnixListener::bind(short.as_deref().unwrap_or(&temp))
+            .or_else(|e| {
+                if short.is_some() && temp.as_os_str().len() <= MAX_ADDRESS_LEN {
+                    UnixListener::bind(&temp)
+                } else {
+                    Err(e)
+                }
+            })
             .and_then(|l| {
                 fs::set_permissions(&temp, fs::Permissions::from_mode(0o600))?;
                 fs::hard_link(&temp, address)?;
@@ -149,6 +166,7 @@ impl Listener {
                 _ => address_error(address, e.to_string()),
             });
         let _ = fs::remove_file(&temp);
+        drop(dir);
         let _ = fs::remove_dir(&temp_dir);
         let listener = bound?;
         let meta = fs::symlink_metadata(address)?;
