@@ -13,6 +13,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use pprocess_core::frame::encode_header;
 use pprocess_core::{ExitStatus, FrameKind, Pid, Result};
 
+pub mod persistent;
+
 /// How long any test waits for something that should take milliseconds.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
