@@ -434,3 +434,34 @@ fn running_out_of_descriptors_queues_work_instead_of_failing_it() {
     let want: Vec<Result<u32, String>> = (0..60).map(Ok).collect();
     assert_eq!(results, want);
 }
+
+/// As an unprivileged user whose process limit (`RLIMIT_NPROC`) allows two
+/// more processes: pmap goes on with the workers it could fork, and a Map
+/// with no limit of its own queues what `fork` refuses (`EAGAIN`) until a
+/// child ends. Skipped (passes trivially) when not run as root, which
+/// cannot become another user.
+#[test]
+fn the_process_limit_of_an_unprivileged_user_queues_work() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let (workers, results) = in_child(|| {
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        nix::unistd::setgid(nix::unistd::Gid::from_raw(65534)).expect("setgid");
+        nix::unistd::setuid(nobody).expect("setuid");
+        let others = util::processes_of(nobody.as_raw()) as u64;
+        setrlimit(Resource::RLIMIT_NPROC, others + 2, others + 2).expect("setrlimit");
+        let got = pmap(|x: &u32| (*x, util::me()), 0..32u32, 8).expect("pmap");
+        assert!(got.iter().map(|r| r.0).eq(0..32));
+        let workers: BTreeSet<Pid> = got.iter().map(|r| r.1).collect();
+        let mut map = Map::<u32>::new().expect("map");
+        for i in 0..12u32 {
+            map.call(move || i * 2).expect("call");
+        }
+        let results: Vec<Result<u32, String>> = map.map(|r| r.map_err(|e| e.to_string())).collect();
+        (workers.len(), results)
+    });
+    assert!((1..=2).contains(&workers), "{workers} workers");
+    let want: Vec<Result<u32, String>> = (0..12).map(|i| Ok(i * 2)).collect();
+    assert_eq!(results, want);
+}

@@ -52,6 +52,31 @@ pub fn children_of(parent: Pid) -> Vec<ProcEntry> {
         .collect()
 }
 
+/// How many processes (threads counted as the kernel counts them for
+/// `RLIMIT_NPROC`: one per task) the user `uid` has.
+pub fn processes_of(uid: u32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<Pid>().ok())
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next()?.parse::<u32>().ok())
+                == Some(uid)
+        })
+        .map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
 /// This process's pid.
 pub fn me() -> Pid {
     std::process::id() as Pid
