@@ -51,7 +51,7 @@ fn fan_in(c: &mut Criterion) {
 fn ready_setup(
     idle: usize,
 ) -> (
-    Exchange<u64>,
+    Exchange<'static, u64>,
     Channel<MessagePack>,
     Vec<Channel<MessagePack>>,
 ) {

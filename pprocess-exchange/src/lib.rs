@@ -49,8 +49,10 @@ mod persistent;
 mod pmap;
 mod queue;
 
-pub use exchange::{ChannelId, Exchange, Handler, Inbox, Message};
-pub use manage::Managed;
+pub use exchange::{
+    Answering, ChannelId, Created, Exchange, Handler, Inbox, Message, Reply, answering,
+};
+pub use manage::{Managed, Reusable};
 pub use map::{Map, MapStore};
 pub use persistent::{PersistentQueue, background_queue};
 pub use pmap::{PmapIter, pmap, pmap_iter};

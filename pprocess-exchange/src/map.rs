@@ -29,7 +29,7 @@ impl<R> Default for MapStore<R> {
     }
 }
 
-impl<R> Handler<R> for MapStore<R> {
+impl<R, C> Handler<R, C> for MapStore<R> {
     fn store(&mut self, message: Message<R>) {
         let i = message.index;
         if self.results.len() <= i {
@@ -40,6 +40,38 @@ impl<R> Handler<R> for MapStore<R> {
         if matches!(self.results[i], Entry::Pending) {
             self.results[i] = Entry::Ready(message.result);
         }
+    }
+}
+
+/// A copy of an error for [`Map::get`], which must leave the original in
+/// place for iteration: the same variant and fields where they can be
+/// copied, else the same text.
+fn restate(e: &Error) -> Error {
+    match e {
+        Error::ChildDied { pid, status } => Error::ChildDied {
+            pid: *pid,
+            status: *status,
+        },
+        Error::Closed => Error::Closed,
+        Error::Timeout(d) => Error::Timeout(*d),
+        Error::Truncated { expected, got } => Error::Truncated {
+            expected: *expected,
+            got: *got,
+        },
+        Error::FrameTooLarge { len, max } => Error::FrameTooLarge {
+            len: *len,
+            max: *max,
+        },
+        Error::Decode { expected, message } => Error::Decode {
+            expected,
+            message: message.clone(),
+        },
+        Error::Encode { type_name, message } => Error::Encode {
+            type_name,
+            message: message.clone(),
+        },
+        Error::Protocol(m) => Error::Protocol(m.clone()),
+        other => Error::Protocol(other.to_string()),
     }
 }
 
@@ -65,18 +97,18 @@ impl<R> Handler<R> for MapStore<R> {
 ///         i * 10
 ///     })?;
 /// }
-/// assert_eq!(map.get(3).unwrap().as_ref().unwrap(), &30);
+/// assert_eq!(map.get(3)?, &30);
 /// let all: Vec<u64> = map.collect::<Result<_, _>>()?;
 /// assert_eq!(all, [0, 10, 20, 30, 40, 50]);
 /// # Ok::<(), pprocess_exchange::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct Map<R, C = MessagePack> {
-    exchange: Exchange<R, MapStore<R>, C>,
+pub struct Map<'a, R, C = MessagePack> {
+    exchange: Exchange<'a, R, MapStore<R>, C>,
     next: usize,
 }
 
-impl<R: DeserializeOwned> Map<R> {
+impl<R: DeserializeOwned> Map<'_, R> {
     /// A map over socketpair channels with the MessagePack codec.
     ///
     /// # Errors
@@ -87,7 +119,7 @@ impl<R: DeserializeOwned> Map<R> {
     }
 }
 
-impl<R: DeserializeOwned, C: Codec> Map<R, C> {
+impl<R: DeserializeOwned, C: Codec> Map<'_, R, C> {
     /// A map whose channels `builder` makes.
     ///
     /// # Errors
@@ -119,18 +151,64 @@ impl<R: DeserializeOwned, C: Codec> Map<R, C> {
         self
     }
 
-    /// Stores messages until result `index` is in, and returns it; `None`
-    /// if nothing was submitted with that index, or iteration has already
-    /// taken it.
-    pub fn get(&mut self, index: usize) -> Option<&Result<R>> {
-        if index >= self.exchange.submitted() {
-            return None;
+    /// Stores messages until result `index` is in, and returns it. Works
+    /// between steps of iteration, for results iteration has not taken
+    /// yet.
+    ///
+    /// # Errors
+    ///
+    /// The item's own failure (restated: the map keeps the original for
+    /// iteration); [`Error::Protocol`] if nothing was submitted with that
+    /// index or iteration has already taken it.
+    pub fn get(&mut self, index: usize) -> Result<&R> {
+        let submitted = self.exchange.submitted();
+        if index >= submitted {
+            return Err(Error::Protocol(format!(
+                "no result {index}: {submitted} were submitted"
+            )));
         }
         self.wait_for(index);
         match &self.exchange.handler().results[index] {
-            Entry::Ready(r) => Some(r),
-            _ => None,
+            Entry::Ready(Ok(r)) => Ok(r),
+            Entry::Ready(Err(e)) => Err(restate(e)),
+            Entry::Taken => Err(Error::Protocol(format!(
+                "result {index} was taken by iteration"
+            ))),
+            Entry::Pending => Err(Error::Protocol(format!("result {index} never came"))),
         }
+    }
+
+    /// Stores messages until results `range` are all in, and returns them
+    /// in order (pprocess's `results[a:b]`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pprocess_exchange::Map;
+    ///
+    /// let mut map = Map::<u32>::new()?.limit(2);
+    /// for i in 0..6u32 {
+    ///     map.call(move || i * i)?;
+    /// }
+    /// assert_eq!(map.get_range(2..5)?, [&4, &9, &16]);
+    /// assert_eq!(map.get(5)?, &25);
+    /// # Ok::<(), pprocess_exchange::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first failure in the range, as for [`Map::get`].
+    pub fn get_range(&mut self, range: std::ops::Range<usize>) -> Result<Vec<&R>> {
+        for i in range.clone() {
+            self.get(i)?;
+        }
+        let results = &self.exchange.handler().results;
+        Ok(range
+            .filter_map(|i| match &results[i] {
+                Entry::Ready(Ok(r)) => Some(r),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Stores until `index` is no longer pending.
@@ -180,7 +258,7 @@ impl<R: DeserializeOwned, C: Codec> Map<R, C> {
     }
 }
 
-impl<R: DeserializeOwned, C: Codec> Iterator for Map<R, C> {
+impl<R: DeserializeOwned, C: Codec> Iterator for Map<'_, R, C> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
@@ -206,14 +284,14 @@ impl<R: DeserializeOwned, C: Codec> Iterator for Map<R, C> {
     }
 }
 
-impl<R, C> Deref for Map<R, C> {
-    type Target = Exchange<R, MapStore<R>, C>;
+impl<'a, R, C> Deref for Map<'a, R, C> {
+    type Target = Exchange<'a, R, MapStore<R>, C>;
     fn deref(&self) -> &Self::Target {
         &self.exchange
     }
 }
 
-impl<R, C> DerefMut for Map<R, C> {
+impl<R, C> DerefMut for Map<'_, R, C> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.exchange
     }

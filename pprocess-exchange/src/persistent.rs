@@ -33,9 +33,9 @@ use crate::queue::Queue;
 /// std::fs::remove_dir(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type PersistentQueue<R, C = pprocess_transport::MessagePack> = Queue<R, C>;
+pub type PersistentQueue<'a, R, C = pprocess_transport::MessagePack> = Queue<'a, R, C>;
 
-impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     /// Connects to the background process at `address` and registers the
     /// channel (waiting for the limit first), so its results arrive like any
     /// child's. pprocess's `connect`.
@@ -75,7 +75,9 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
 /// # Errors
 ///
 /// As for [`Exchange::connect`].
-pub fn background_queue<R: DeserializeOwned>(address: impl AsRef<Path>) -> Result<Queue<R>> {
+pub fn background_queue<R: DeserializeOwned>(
+    address: impl AsRef<Path>,
+) -> Result<Queue<'static, R>> {
     let mut queue = Queue::new()?.limit(1);
     queue.connect(address)?;
     Ok(queue)

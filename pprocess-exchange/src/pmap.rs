@@ -190,7 +190,7 @@ struct Worker {
 /// Dropping it early kills and reaps its workers.
 #[must_use = "iterators are lazy: results are collected only as it is iterated"]
 pub struct PmapIter<R> {
-    exchange: Exchange<Vec<R>>,
+    exchange: Exchange<'static, Vec<R>>,
     results: Vec<Option<R>>,
     next: usize,
     len: usize,

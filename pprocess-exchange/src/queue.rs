@@ -33,11 +33,11 @@ use crate::exchange::{Exchange, Inbox, Message};
 /// # Ok::<(), pprocess_exchange::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct Queue<R, C = MessagePack> {
-    exchange: Exchange<R, Inbox<R>, C>,
+pub struct Queue<'a, R, C = MessagePack> {
+    exchange: Exchange<'a, R, Inbox<R>, C>,
 }
 
-impl<R: DeserializeOwned> Queue<R> {
+impl<R: DeserializeOwned> Queue<'_, R> {
     /// A queue over socketpair channels with the MessagePack codec.
     ///
     /// # Errors
@@ -48,7 +48,7 @@ impl<R: DeserializeOwned> Queue<R> {
     }
 }
 
-impl<R: DeserializeOwned, C: Codec> Queue<R, C> {
+impl<R: DeserializeOwned, C: Codec> Queue<'_, R, C> {
     /// A queue whose channels `builder` makes.
     ///
     /// # Errors
@@ -112,7 +112,7 @@ impl<R: DeserializeOwned, C: Codec> Queue<R, C> {
     }
 }
 
-impl<R: DeserializeOwned, C: Codec> Iterator for Queue<R, C> {
+impl<R: DeserializeOwned, C: Codec> Iterator for Queue<'_, R, C> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
@@ -123,14 +123,14 @@ impl<R: DeserializeOwned, C: Codec> Iterator for Queue<R, C> {
     }
 }
 
-impl<R, C> Deref for Queue<R, C> {
-    type Target = Exchange<R, Inbox<R>, C>;
+impl<'a, R, C> Deref for Queue<'a, R, C> {
+    type Target = Exchange<'a, R, Inbox<R>, C>;
     fn deref(&self) -> &Self::Target {
         &self.exchange
     }
 }
 
-impl<R, C> DerefMut for Queue<R, C> {
+impl<R, C> DerefMut for Queue<'_, R, C> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.exchange
     }

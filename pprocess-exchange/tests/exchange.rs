@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, raise};
 use pprocess_exchange::{
-    Channel, ChannelId, Error, Exchange, ExitStatus, Message, MessagePack, Pid, Queue, exit, start,
+    Channel, ChannelId, Created, Error, Exchange, ExitStatus, Message, MessagePack, Pid, Queue,
+    exit, start,
 };
 use util::PATIENCE;
 
@@ -219,7 +220,7 @@ fn limit_8_keeps_at_most_8_of_200_children_and_delivers_each_once() -> TestResul
         let index = ex.start(move |ch: &mut Channel| {
             ch.send(&(i, util::me(), util::siblings_including_me()))
         })?;
-        assert_eq!(index, i);
+        assert_eq!(index.index(), i);
         check(&ex);
     }
     assert!(ex.waiting() > 0, "work beyond the limit waits");
@@ -435,7 +436,7 @@ fn create_in_limited_exchange_child_sends_and_exits() -> TestResult {
     let _serial = util::serial();
     let mut ex = Exchange::<(u64, Pid)>::new()?.limit(LIMIT);
     for i in 0..12u64 {
-        if let Some(mut ch) = ex.create()? {
+        if let Created::Child(mut ch) = ex.create()? {
             // The child: never return into the test.
             let _ = ch.send(&(i * 7, util::me()));
             exit(ch);

@@ -62,9 +62,9 @@ fn finished_exchanges_leave_no_zombie_and_no_descriptor() -> TestResult {
 
     leaves_nothing("map with reuse, finished", || {
         let mut map = Map::<u64>::new()?.limit(3).reuse(true);
-        let mut f = map.manage(|x: u64| x + 1);
+        let f = map.manage_reusable(|x: u64| x + 1);
         for x in 0..100 {
-            f.call(x)?;
+            f.call(&mut map, x)?;
         }
         let got: Vec<u64> = map.by_ref().collect::<Result<_, _>>()?;
         map.finish()?;

@@ -25,7 +25,7 @@ fn map_failures_stay_at_their_index_and_others_are_correct() -> TestResult {
             }
             (i * i, util::me())
         })?;
-        assert_eq!(index, i as usize);
+        assert_eq!(index.index(), i as usize);
     }
     let results: Vec<_> = map.by_ref().collect();
     map.finish()?;
@@ -85,19 +85,21 @@ fn map_yields_submission_order_when_children_finish_in_reverse() -> TestResult {
 }
 
 /// `get` waits for one index and leaves it for iteration; indices never
-/// submitted give `None`.
+/// submitted, or taken by iteration, are errors.
 #[test]
 fn map_get_waits_for_one_index_and_iteration_still_yields_all() -> TestResult {
     let mut map = Map::<String>::new()?.limit(2);
     for i in 0..5 {
         map.call(move || format!("item {i}"))?;
     }
-    assert_eq!(
-        map.get(3).expect("submitted").as_deref().ok(),
-        Some("item 3")
-    );
-    assert!(map.get(5).is_none());
-    let all = map.into_vec()?;
+    assert_eq!(map.get(3)?, "item 3");
+    assert!(map.get(5).is_err());
+    assert_eq!(map.next().expect("first")?, "item 0");
+    assert!(map.get(0).is_err(), "taken by iteration");
+    assert_eq!(map.get_range(1..3)?, ["item 1", "item 2"]);
+    let rest: Vec<String> = map.by_ref().collect::<Result<_, _>>()?;
+    assert_eq!(rest.len(), 4);
+    let all: Vec<String> = std::iter::once("item 0".to_string()).chain(rest).collect();
     let want: Vec<String> = (0..5).map(|i| format!("item {i}")).collect();
     assert_eq!(all, want);
     Ok(())

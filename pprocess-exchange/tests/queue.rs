@@ -23,7 +23,7 @@ fn queue_yields_in_arrival_order_not_submission_order() -> TestResult {
             relay.wait(i);
             ch.send(&i)
         })?;
-        assert_eq!(index, i);
+        assert_eq!(index.index(), i);
     }
     let mut order = Vec::new();
     for i in (0..N).rev() {

@@ -16,10 +16,10 @@ fn reuse_runs_1000_calls_on_limit_processes_each_input_once() -> TestResult {
     const LIMIT: usize = 4;
     const CALLS: u64 = 1000;
     let mut ex = Exchange::<(u64, u64, Pid)>::new()?.limit(LIMIT).reuse(true);
-    let mut calc = ex.manage(|x: u64| (x, x * 3 + 1, util::me()));
+    let calc = ex.manage_reusable(|x: u64| (x, x * 3 + 1, util::me()));
     for x in 0..CALLS {
-        let index = calc.call(x)?;
-        assert_eq!(index, x as usize);
+        let index = calc.call(&mut ex, x)?;
+        assert_eq!(index.index(), x as usize);
     }
     assert!(ex.active() <= LIMIT);
     ex.finish()?;
@@ -46,9 +46,9 @@ fn reuse_runs_1000_calls_on_limit_processes_each_input_once() -> TestResult {
 #[test]
 fn reuse_map_matches_sequential_map() -> TestResult {
     let mut map = Map::<u64>::new()?.limit(3).reuse(true);
-    let mut f = map.manage(|x: u64| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7);
+    let f = map.manage_reusable(|x: u64| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7);
     for x in 0..300u64 {
-        f.call(x)?;
+        f.call(&mut map, x)?;
     }
     let want: Vec<u64> = (0..300u64)
         .map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7)
@@ -63,14 +63,14 @@ fn reuse_map_matches_sequential_map() -> TestResult {
 #[test]
 fn reuse_panicking_call_fails_alone() -> TestResult {
     let mut map = Map::<u64>::new()?.limit(1).reuse(true);
-    let mut f = map.manage(|x: u64| {
+    let f = map.manage_reusable(|x: u64| {
         if x == 2 {
             panic!("call {x} panicked");
         }
         x * 10
     });
     for x in 0..6u64 {
-        f.call(x)?;
+        f.call(&mut map, x)?;
     }
     let results: Vec<_> = map.by_ref().collect();
     map.finish()?;

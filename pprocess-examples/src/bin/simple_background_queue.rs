@@ -65,14 +65,14 @@ fn task(delay: Duration, limit: usize) -> Result<Vec<usize>> {
     let mut results = new_grid();
 
     // Wrap the calculate function and manage it.
-    let mut calc = queue.manage(move |t| calculate(t, delay));
+    let calc = queue.manage(move |t| calculate(t, delay));
 
     // Perform the work. (A background process's output goes to /dev/null
     // unless `Builder::log_file` says otherwise.)
     say("Calculating...");
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut queue, (i, j))?;
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use pprocess_examples::grid::{N, Options, print_grid, print_time, say};
-use pprocess_exchange::{Map, exit};
+use pprocess_exchange::{Created, Map, exit};
 
 fn main() -> pprocess_exchange::Result<()> {
     let Options { delay, limit } = Options::parse();
@@ -27,9 +27,9 @@ fn main() -> pprocess_exchange::Result<()> {
     say("Calculating...");
     for i in 0..N {
         for j in 0..N {
-            // `None` in the parent, which goes on with the loop; the child's
-            // end of a new channel in the child.
-            if let Some(mut ch) = results.create()? {
+            // `Parent` (with the new child's id) in the parent, which goes
+            // on with the loop; the child's end of a new channel in the child.
+            if let Created::Child(mut ch) = results.create()? {
                 // Calculation work.
                 thread::sleep(delay);
                 if let Err(e) = ch.send(&(i * N + j)) {

@@ -44,13 +44,13 @@ fn main() -> pprocess_exchange::Result<()> {
     let mut exchange = Exchange::with_handler(store_data)?.limit(limit);
 
     // Wrap the calculate function and manage it.
-    let mut calc = exchange.manage(move |t| calculate(t, delay));
+    let calc = exchange.manage(move |t| calculate(t, delay));
 
     // Perform the work.
     say("Calculating...");
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut exchange, (i, j))?;
         }
     }
 

@@ -30,13 +30,13 @@ fn main() -> pprocess_exchange::Result<()> {
     let mut results = Map::<usize>::new()?.limit(limit);
 
     // Wrap the calculate function and manage it.
-    let mut calc = results.manage(move |t| calculate(t, delay));
+    let calc = results.manage(move |t| calculate(t, delay));
 
     // Perform the work.
     say("Calculating...");
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut results, (i, j))?;
         }
     }
 

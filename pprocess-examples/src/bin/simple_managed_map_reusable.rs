@@ -31,13 +31,13 @@ fn main() -> pprocess_exchange::Result<()> {
 
     // Wrap the calculate function and manage it. With reuse, the arguments
     // of later calls travel to the workers over their channels.
-    let mut calc = results.manage(move |t| calculate(t, delay));
+    let calc = results.manage_reusable(move |t| calculate(t, delay));
 
     // Perform the work.
     say("Calculating...");
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut results, (i, j))?;
         }
     }
 

@@ -34,13 +34,13 @@ fn main() -> pprocess_exchange::Result<()> {
     let mut results = new_grid();
 
     // Wrap the calculate function and manage it.
-    let mut calc = queue.manage(move |t| calculate(t, delay));
+    let calc = queue.manage(move |t| calculate(t, delay));
 
     // Perform the work.
     say("Calculating...");
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut queue, (i, j))?;
         }
     }
 

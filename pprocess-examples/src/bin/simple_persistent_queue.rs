@@ -64,13 +64,13 @@ fn task(i: usize, delay: Duration, limit: usize) -> Result<(usize, Vec<usize>)> 
     let mut results = vec![0; N];
 
     // Wrap the calculate function and manage it.
-    let mut calc = queue.manage(move |t| calculate(t, delay));
+    let calc = queue.manage(move |t| calculate(t, delay));
 
     // Perform the work. (A background process's output goes to /dev/null
     // unless `Builder::log_file` says otherwise.)
     say("Calculating...");
     for j in 0..N {
-        calc.call((i, j))?;
+        calc.call(&mut queue, (i, j))?;
     }
 
     // Store the results as they arrive.

@@ -538,7 +538,7 @@ impl Workers {
         let first = range.clone();
         let work =
             queue.start(move |ch: &mut Channel| work(ch, &docs, first, delay, read, reuse))?;
-        self.current.insert(work, range);
+        self.current.insert(work.index(), range);
         self.started += 1;
         Ok(())
     }

@@ -6,9 +6,9 @@ use pprocess_core::{Codec, Result};
 use pprocess_transport::{Channel, Fork, is_temporary};
 use serde::de::DeserializeOwned;
 
-use super::{Exchange, Handler, Job};
+use super::{ChannelId, Created, Exchange, Handler, Job};
 
-impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> {
     /// Starts waiting work while the limit allows.
     pub(super) fn start_waiting(&mut self) -> Result<()> {
         while !self.busy() && !self.fork_blocked {
@@ -24,7 +24,7 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     /// descriptors (`EAGAIN`, `EMFILE`, `ENFILE`) puts the job back until a
     /// child ends; with no child running it is an error (nothing would
     /// ever free a place).
-    fn launch(&mut self, job: Job<C>) -> Result<()> {
+    fn launch(&mut self, job: Job<'a, C>) -> Result<()> {
         match self.builder.create() {
             Ok(Fork::Parent(ch)) => {
                 let reusable = job.feed.is_some() && self.reuse;
@@ -51,18 +51,19 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
         }
     }
 
-    /// Queues work, or starts it now if the limit allows. Returns its index.
-    pub(crate) fn submit(&mut self, job: Job<C>) -> Result<usize> {
+    /// Queues work, or starts it now if the limit allows. Returns its id.
+    pub(crate) fn submit(&mut self, job: Job<'a, C>) -> Result<ChannelId> {
         let index = job.index;
         self.waiting.push_back(job);
         self.start_waiting()?;
-        Ok(index)
+        Ok(ChannelId(index))
     }
 
     /// Starts a child running `f` with its end of a new channel (queued if
     /// the limit is reached); the child's messages are decoded as `R`.
-    /// Returns the index its messages will carry. pprocess's
-    /// `Exchange.start`.
+    /// Returns the id its messages will carry, usable at once with
+    /// [`Exchange::channel_mut`] when the child could start at once.
+    /// pprocess's `Exchange.start`.
     ///
     /// # Errors
     ///
@@ -70,9 +71,9 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     /// (other than a temporary lack of processes or descriptors while other
     /// children run, which queues it). The work stays queued: a later
     /// [`Exchange::store`] tries again.
-    pub fn start<F, O>(&mut self, f: F) -> Result<usize>
+    pub fn start<F, O>(&mut self, f: F) -> Result<ChannelId>
     where
-        F: FnOnce(&mut Channel<C>) -> O + 'static,
+        F: FnOnce(&mut Channel<C>) -> O + 'a,
         O: pprocess_transport::ChildOutcome,
     {
         let index = self.next_index();
@@ -84,36 +85,36 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
     }
 
     /// Starts a child that computes `f()` and sends back its value
-    /// (pprocess's `MakeParallel`). Returns the index of the result.
+    /// (pprocess's `MakeParallel`). Returns the id of the result.
     ///
     /// # Errors
     ///
     /// As for [`Exchange::start`].
-    pub fn call<F>(&mut self, f: F) -> Result<usize>
+    pub fn call<F>(&mut self, f: F) -> Result<ChannelId>
     where
-        F: FnOnce() -> R + 'static,
+        F: FnOnce() -> R + 'a,
         R: serde::Serialize,
     {
         self.start(move |ch: &mut Channel<C>| ch.send(&f()))
     }
 
     /// Forks, after waiting for the limit: in the parent the new channel is
-    /// registered and `Ok(None)` returned; in the child `Ok(Some(channel))`
-    /// is returned, and the child must end with
-    /// [`exit`](crate::exit). pprocess's `Exchange.create`.
+    /// registered and [`Created::Parent`] returned with its id; in the
+    /// child [`Created::Child`] holds the child's end, and the child must
+    /// end with [`exit`](crate::exit). pprocess's `Exchange.create`.
     ///
     /// # Errors
     ///
-    /// As for [`Exchange::wait`]; [`Error::Fork`] if `fork` fails.
-    pub fn create(&mut self) -> Result<Option<Channel<C>>> {
+    /// As for [`Exchange::wait`]; [`Error::Fork`](crate::Error::Fork) if
+    /// `fork` fails.
+    pub fn create(&mut self) -> Result<Created<C>> {
         self.wait()?;
         match self.builder.create()? {
             Fork::Parent(ch) => {
                 let index = self.next_index();
-                self.register(ch, index, false)?;
-                Ok(None)
+                Ok(Created::Parent(self.register(ch, index, false)?))
             }
-            Fork::Child(ch) => Ok(Some(ch)),
+            Fork::Child(ch) => Ok(Created::Child(ch)),
         }
     }
 }

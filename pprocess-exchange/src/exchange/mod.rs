@@ -6,7 +6,7 @@ mod outcome;
 mod readiness;
 mod slots;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::fd::AsRawFd;
@@ -17,29 +17,62 @@ use pprocess_core::{Codec, Result};
 use pprocess_transport::{Builder, Channel, MessagePack};
 use serde::de::DeserializeOwned;
 
-pub use handler::{Handler, Inbox, Message};
+pub use handler::{Answering, Handler, Inbox, Message, Reply, answering};
 use slots::{Slot, Slots, TrackedPoll};
 
 /// Messages taken from one channel before others get a turn.
 const FAIR_SHARE: usize = 64;
 
-/// Identifies a channel registered with an [`Exchange`].
+/// Identifies a piece of work, and the channel of the child doing it,
+/// in an [`Exchange`]: what [`Exchange::start`], [`Exchange::call`],
+/// [`Exchange::add`] and managed calls return, and what
+/// [`Message::channel`] says. Use it at once with
+/// [`Exchange::channel_mut`] (which finds nothing while the work waits
+/// for a place under the limit, and after the channel has gone).
+///
+/// Its [`index`](ChannelId::index) is the work's position in submission
+/// order (the key of a [`Map`](crate::Map)'s results). A reused worker
+/// takes the id of each piece of work it is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ChannelId(usize);
+pub struct ChannelId(pub(crate) usize);
+
+impl ChannelId {
+    /// The position of the work in submission order.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl From<ChannelId> for usize {
+    fn from(id: ChannelId) -> usize {
+        id.0
+    }
+}
+
+/// Which side of [`Exchange::create`] the caller is on.
+#[derive(Debug)]
+pub enum Created<C = MessagePack> {
+    /// The parent: the new child's channel is registered with this id.
+    Parent(ChannelId),
+    /// The child, with its end of the channel; end it with
+    /// [`exit`](crate::exit).
+    Child(Channel<C>),
+}
 
 /// What a new child runs: `Err` is the message for the parent.
-pub(crate) type ChildRun<C> = Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), String>>;
+pub(crate) type ChildRun<'a, C> =
+    Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), String> + 'a>;
 
 /// Queues a job's arguments on a live worker's channel.
-pub(crate) type WorkerFeed<C> = Box<dyn FnOnce(&mut Channel<C>) -> Result<()>>;
+pub(crate) type WorkerFeed<'a, C> = Box<dyn FnOnce(&mut Channel<C>) -> Result<()> + 'a>;
 
 /// Work that waits for a free place under the limit.
-pub(crate) struct Job<C> {
+pub(crate) struct Job<'a, C> {
     pub(crate) index: usize,
     /// Runs in a new child.
-    pub(crate) run: ChildRun<C>,
+    pub(crate) run: ChildRun<'a, C>,
     /// For reusable work: queues the arguments on a live worker instead.
-    pub(crate) feed: Option<WorkerFeed<C>>,
+    pub(crate) feed: Option<WorkerFeed<'a, C>>,
 }
 
 /// Readiness over many channels, with a limit on live children: pprocess's
@@ -94,10 +127,12 @@ pub(crate) struct Job<C> {
 /// A child never uses the exchange's epoll instance: it is replaced by
 /// `/dev/null` in every child forked through this library. A child that
 /// needs an exchange makes a new one.
-pub struct Exchange<R, H = Inbox<R>, C = MessagePack> {
+pub struct Exchange<'a, R, H = Inbox<R>, C = MessagePack> {
     poll: TrackedPoll,
     events: Events,
     slots: Slots<C>,
+    /// Work index to slot, for every registered channel.
+    by_index: HashMap<usize, usize>,
     free: Vec<usize>,
     active: usize,
     /// Channels removed so far (a `store` that saw one end returns).
@@ -108,7 +143,7 @@ pub struct Exchange<R, H = Inbox<R>, C = MessagePack> {
     /// Slots handed out by `channel_mut`: output the caller queued there
     /// is written by the next `store` or `ready`.
     touched: Vec<usize>,
-    waiting: VecDeque<Job<C>>,
+    waiting: VecDeque<Job<'a, C>>,
     next_index: usize,
     limit: Option<usize>,
     reuse: bool,
@@ -121,7 +156,7 @@ pub struct Exchange<R, H = Inbox<R>, C = MessagePack> {
     _message: PhantomData<fn() -> R>,
 }
 
-impl<R, H, C> fmt::Debug for Exchange<R, H, C> {
+impl<R, H, C> fmt::Debug for Exchange<'_, R, H, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exchange")
             .field("active", &self.active)
@@ -134,7 +169,7 @@ impl<R, H, C> fmt::Debug for Exchange<R, H, C> {
     }
 }
 
-impl<R: DeserializeOwned> Exchange<R> {
+impl<R: DeserializeOwned> Exchange<'_, R> {
     /// An exchange whose messages wait in an [`Inbox`] (see
     /// [`Exchange::handler_mut`]).
     ///
@@ -146,7 +181,7 @@ impl<R: DeserializeOwned> Exchange<R> {
     }
 }
 
-impl<R: DeserializeOwned, H: Handler<R>> Exchange<R, H> {
+impl<R: DeserializeOwned, H: Handler<R>> Exchange<'_, R, H> {
     /// An exchange that gives every message to `handler`.
     ///
     /// # Errors
@@ -157,7 +192,7 @@ impl<R: DeserializeOwned, H: Handler<R>> Exchange<R, H> {
     }
 }
 
-impl<R, H, C: Codec> Exchange<R, H, C> {
+impl<'a, R, H, C: Codec> Exchange<'a, R, H, C> {
     /// Allows at most `limit` channels at once (`None`: no limit).
     /// pprocess users often pass [`num_cores`](crate::num_cores).
     pub fn limit(mut self, limit: impl Into<Option<usize>>) -> Self {
@@ -212,8 +247,8 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.is_some())
-            .map(|(i, _)| ChannelId(i))
+            .filter_map(|(_, s)| s.as_ref())
+            .map(|s| ChannelId(s.index))
     }
 
     /// How many indices have been given out: the number of pieces of work
@@ -244,14 +279,15 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
     /// messages); what is only `feed`-ed is written by the next
     /// [`Exchange::store`] or [`Exchange::ready`], without blocking.
     pub fn channel_mut(&mut self, id: ChannelId) -> Option<&mut Channel<C>> {
-        let s = self.slots.get_mut(id.0)?.as_mut()?;
-        self.touched.push(id.0);
+        let slot = *self.by_index.get(&id.0)?;
+        let s = self.slots.get_mut(slot)?.as_mut()?;
+        self.touched.push(slot);
         // A receive through this reference may read whole frames into the
         // channel's buffer and leave the socket dry: no edge will come for
         // them, so look at the channel again before blocking.
         if !s.hot {
             s.hot = true;
-            self.hot.push_back(id.0);
+            self.hot.push_back(slot);
         }
         Some(&mut s.channel)
     }
@@ -259,17 +295,19 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
     /// Whether the channel with this id is still registered (the exchange
     /// removes a channel whose peer hung up).
     pub fn is_registered(&self, id: ChannelId) -> bool {
-        self.slots.get(id.0).is_some_and(Option::is_some)
+        self.by_index.contains_key(&id.0)
     }
 
     /// Unregisters a channel and returns it (its child is not reaped).
     pub fn remove(&mut self, id: ChannelId) -> Option<Channel<C>> {
-        let slot = self.take_slot(id.0)?;
+        let slot = *self.by_index.get(&id.0)?;
+        let slot = self.take_slot(slot)?;
         Some(slot.channel)
     }
 
     fn take_slot(&mut self, slot: usize) -> Option<Slot<C>> {
         let s = self.slots.get_mut(slot)?.take()?;
+        self.by_index.remove(&s.index);
         if s.hot {
             // Else a channel that takes this slot next would be queued (and
             // reported ready) twice.
@@ -305,7 +343,7 @@ impl<R, H, C: Codec> Exchange<R, H, C> {
     }
 }
 
-impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     /// An exchange whose children's channels are made by `builder` (codec,
     /// transport, frame limit) and whose messages go to `handler`.
     ///
@@ -318,6 +356,7 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             poll,
             events: Events::with_capacity(256),
             slots: Slots::new(),
+            by_index: HashMap::new(),
             free: Vec::new(),
             active: 0,
             removed: 0,
@@ -394,7 +433,8 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             explained: false,
         });
         self.hot.push_back(slot);
+        self.by_index.insert(index, slot);
         self.active += 1;
-        Ok(ChannelId(slot))
+        Ok(ChannelId(index))
     }
 }

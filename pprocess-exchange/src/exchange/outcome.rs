@@ -11,14 +11,14 @@
 use pprocess_core::{Codec, Error, ExitStatus, Result};
 use serde::de::DeserializeOwned;
 
-use super::{ChannelId, Exchange, Handler, Message, Slot};
+use super::{ChannelId, Exchange, Handler, Message, Reply, Slot};
 
-impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     fn message(&self, slot: usize, result: Result<R>) -> Option<Message<R>> {
         let s = self.slots[slot].as_ref()?;
         Some(Message {
             index: s.index,
-            channel: ChannelId(slot),
+            channel: ChannelId(s.index),
             pid: s.channel.pid(),
             result,
         })
@@ -33,18 +33,27 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
         let Some(message) = self.message(slot, result) else {
             return Ok(());
         };
-        self.handler.store(message);
-        let Some(s) = self.slots[slot].as_mut() else {
-            return Ok(());
+        let stopped = match self.slots[slot].as_mut() {
+            Some(s) => {
+                s.delivered = true;
+                let stopped = self.handler.handle(message, Reply::new(&mut s.channel));
+                if s.channel.pending_output() > 0 {
+                    self.touched.push(slot);
+                }
+                stopped
+            }
+            None => self.handler.handle(message, Reply::none()),
         };
-        s.delivered = true;
+        let Some(s) = self.slots[slot].as_mut() else {
+            return stopped;
+        };
         if remote {
             s.reusable = false;
             s.explained = true;
         } else if s.reusable && !self.continuous {
             self.next_for_worker(slot)?;
         }
-        Ok(())
+        stopped
     }
 
     /// Gives a reused worker the next waiting arguments, or tells it to stop.
@@ -60,6 +69,8 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             Some((index, feed)) => {
                 // From here the worker holds this work: if it dies, the
                 // work is reported as its death.
+                self.by_index.remove(&s.index);
+                self.by_index.insert(index, slot);
                 s.index = index;
                 s.delivered = false;
                 feed(&mut s.channel)
@@ -110,13 +121,21 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
                     Some(status) => Error::ChildDied { pid, status },
                     None => Error::Closed,
                 };
-                self.handler.store(Message {
-                    index: s.index,
-                    channel: ChannelId(slot),
-                    pid: Some(pid),
-                    result: Err(error),
-                });
                 stored = 1;
+                let told = self.handler.handle(
+                    Message {
+                        index: s.index,
+                        channel: ChannelId(s.index),
+                        pid: Some(pid),
+                        result: Err(error),
+                    },
+                    Reply::none(),
+                );
+                if let Err(e) = told {
+                    drop(s);
+                    self.start_waiting()?;
+                    return Err(e);
+                }
             }
         }
         drop(s);
@@ -132,12 +151,18 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
         };
         if let (Some(pid), Some(status)) = (s.channel.pid(), status) {
             if !status.success() && !s.explained {
-                self.handler.store(Message {
-                    index: s.index,
-                    channel: ChannelId(slot),
-                    pid: Some(pid),
-                    result: Err(Error::ChildDied { pid, status }),
-                });
+                let told = self.handler.handle(
+                    Message {
+                        index: s.index,
+                        channel: ChannelId(s.index),
+                        pid: Some(pid),
+                        result: Err(Error::ChildDied { pid, status }),
+                    },
+                    Reply::none(),
+                );
+                drop(s);
+                self.start_waiting()?;
+                return told;
             }
         }
         drop(s);
@@ -154,22 +179,24 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             (Some(pid), Some(status)) if !status.success() => Error::ChildDied { pid, status },
             _ => error,
         };
-        self.handler.store(Message {
-            index: s.index,
-            channel: ChannelId(slot),
-            pid: s.channel.pid(),
-            result: Err(error),
-        });
+        let told = self.handler.handle(
+            Message {
+                index: s.index,
+                channel: ChannelId(s.index),
+                pid: s.channel.pid(),
+                result: Err(error),
+            },
+            Reply::none(),
+        );
         drop(s);
-        self.start_waiting()
+        self.start_waiting()?;
+        told
     }
 
     /// A channel's byte stream is broken (corrupt header, failed read or
     /// write): report it, kill and reap the child.
     pub(super) fn broken(&mut self, slot: usize, error: Error) -> Result<()> {
-        if let Some(message) = self.message(slot, Err(error)) {
-            self.handler.store(message);
-        }
+        let message = self.message(slot, Err(error));
         let Some(mut s) = self.take_slot(slot) else {
             return Ok(());
         };
@@ -178,6 +205,11 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
             let _ = s.channel.wait();
         }
         drop(s);
-        self.start_waiting()
+        let told = match message {
+            Some(m) => self.handler.handle(m, Reply::none()),
+            None => Ok(()),
+        };
+        self.start_waiting()?;
+        told
     }
 }

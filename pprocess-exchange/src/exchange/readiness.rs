@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::{ChannelId, Exchange, FAIR_SHARE, Handler};
 
-impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
+impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     /// Waits up to `timeout` (`None`: for ever; zero: just look) for
     /// channels to become readable, and returns those from which a receive
     /// will not block: a whole message is buffered, or the stream ended
@@ -53,7 +53,7 @@ impl<R: DeserializeOwned, H: Handler<R>, C: Codec> Exchange<R, H, C> {
                         self.hung_up_quietly(slot)?;
                     }
                     Ok(true) | Err(_) => {
-                        ready.push(ChannelId(slot));
+                        ready.push(ChannelId(s.index));
                         self.hot.push_back(slot);
                     }
                 }

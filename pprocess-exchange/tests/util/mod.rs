@@ -270,7 +270,7 @@ pub fn finish_within<R, H, C>(
 ) -> pprocess_exchange::Result<()>
 where
     R: serde::de::DeserializeOwned,
-    H: pprocess_exchange::Handler<R>,
+    H: pprocess_exchange::Handler<R, C>,
     C: Codec,
 {
     let deadline = std::time::Instant::now() + patience;
