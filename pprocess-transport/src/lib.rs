@@ -54,16 +54,22 @@
 mod channel;
 mod codec;
 mod framing;
+mod outcome;
 mod process;
 mod registry;
+mod spawn;
 mod sys;
 mod transport;
+mod typed;
 
 pub use channel::Channel;
 #[cfg(feature = "json")]
 pub use codec::Json;
 pub use codec::MessagePack;
-pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
+pub use outcome::{ChildFailure, ResultOutcome, SpawnOutcome, ValueOutcome};
+pub use pprocess_core::{
+    Codec, Error, ExitStatus, Pid, Process, RemoteCause, RemoteKind, Result, Transport,
+};
 pub use process::{
     Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
     start_persistent,
@@ -73,4 +79,6 @@ pub use process::{
     run_in_child, start, thread_count, waitall,
 };
 pub use registry::{track_fd, untrack_fd};
+pub use spawn::{JoinHandle, spawn};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
+pub use typed::{Iter, TypedChannel, start_typed};
