@@ -81,4 +81,4 @@ pub use process::{
 pub use registry::{track_fd, untrack_fd};
 pub use spawn::{JoinHandle, spawn};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
-pub use typed::{Iter, TypedChannel, start_typed};
+pub use typed::{TypedChannel, TypedIter, start_typed};

@@ -222,8 +222,8 @@ impl<S, R: DeserializeOwned, C: Codec> TypedChannel<S, R, C> {
     /// ch.close()?;
     /// # Ok::<(), pprocess_core::Error>(())
     /// ```
-    pub fn iter(&mut self) -> Iter<'_, S, R, C> {
-        Iter {
+    pub fn iter(&mut self) -> TypedIter<'_, S, R, C> {
+        TypedIter {
             channel: Some(self),
         }
     }
@@ -233,19 +233,19 @@ impl<S, R: DeserializeOwned, C: Codec> TypedChannel<S, R, C> {
 ///
 /// `Send`, not `Sync`.
 #[must_use = "iterators are lazy: nothing is received until it is used"]
-pub struct Iter<'a, S, R, C = MessagePack> {
+pub struct TypedIter<'a, S, R, C = MessagePack> {
     channel: Option<&'a mut TypedChannel<S, R, C>>,
 }
 
-impl<S, R, C> fmt::Debug for Iter<'_, S, R, C> {
+impl<S, R, C> fmt::Debug for TypedIter<'_, S, R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
+        f.debug_struct("TypedIter")
             .field("ended", &self.channel.is_none())
             .finish()
     }
 }
 
-impl<S, R: DeserializeOwned, C: Codec> Iterator for Iter<'_, S, R, C> {
+impl<S, R: DeserializeOwned, C: Codec> Iterator for TypedIter<'_, S, R, C> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
@@ -267,7 +267,7 @@ impl<S, R: DeserializeOwned, C: Codec> Iterator for Iter<'_, S, R, C> {
     }
 }
 
-impl<S, R: DeserializeOwned, C: Codec> std::iter::FusedIterator for Iter<'_, S, R, C> {}
+impl<S, R: DeserializeOwned, C: Codec> std::iter::FusedIterator for TypedIter<'_, S, R, C> {}
 
 impl<C: Codec> Builder<C> {
     /// Both ends of a typed channel in this process (no fork), as
