@@ -105,5 +105,9 @@ fn every_public_type_is_send_and_sync_as_documented() {
         RemoteCause => true, true;
         ChildFailure => true, true;
     };
-    assert!(wrong.is_empty(), "the docs' table is wrong for:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "the docs' table is wrong for:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -263,7 +263,6 @@ fn send_report<C: Codec>(ch: &mut Channel<C>, report: &RemoteReport) -> Result<(
     ch.write_frames(&frame)
 }
 
-
 /// Flushes stdio and `_exit`s.
 pub(crate) fn end(code: i32) -> ! {
     let _ = io::stdout().flush();

@@ -85,7 +85,6 @@ impl<R, C: Codec> JoinHandle<R, C> {
 }
 
 impl<R: DeserializeOwned, C: Codec> JoinHandle<R, C> {
-
     /// Waits for the child's value and reaps the child.
     ///
     /// # Errors
@@ -162,10 +161,12 @@ impl<C: Codec> Builder<C> {
     where
         O: SpawnOutcome<M>,
     {
-        let channel = self.start(move |ch: &mut Channel<C>| -> std::result::Result<(), ChildFailure> {
-            let value = f().into_value()?;
-            ch.send(&value).map_err(|e| ChildFailure::from_error(&e))
-        })?;
+        let channel = self.start(
+            move |ch: &mut Channel<C>| -> std::result::Result<(), ChildFailure> {
+                let value = f().into_value()?;
+                ch.send(&value).map_err(|e| ChildFailure::from_error(&e))
+            },
+        )?;
         let pid = channel.pid().ok_or_else(|| {
             Error::Io(std::io::Error::other(
                 "a started channel has no child process",

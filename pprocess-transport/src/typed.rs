@@ -256,9 +256,9 @@ impl<S, R: DeserializeOwned, C: Codec> Iterator for TypedIter<'_, S, R, C> {
                 self.channel = None;
                 None
             }
-            Err(e @ (pprocess_core::Error::Decode { .. } | pprocess_core::Error::Remote { .. })) => {
-                Some(Err(e))
-            }
+            Err(
+                e @ (pprocess_core::Error::Decode { .. } | pprocess_core::Error::Remote { .. }),
+            ) => Some(Err(e)),
             Err(e) => {
                 self.channel = None;
                 Some(Err(e))

@@ -19,7 +19,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, raise};
 use nix::unistd::pipe2;
 use pprocess_transport::{
-    Builder, Error, ExitStatus, Json, JoinHandle, Pid, RemoteKind, ResultOutcome, ValueOutcome,
+    Builder, Error, ExitStatus, JoinHandle, Json, Pid, RemoteKind, ResultOutcome, ValueOutcome,
     spawn,
 };
 
@@ -196,7 +196,13 @@ fn kill_then_join_is_child_died_by_sigkill() {
     handle.kill().unwrap();
     let err = within(PATIENCE, move || handle.join().unwrap_err());
     assert!(
-        matches!(err, Error::ChildDied { status: ExitStatus::Signaled(9), .. }),
+        matches!(
+            err,
+            Error::ChildDied {
+                status: ExitStatus::Signaled(9),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(reaped(pid));
@@ -256,7 +262,7 @@ fn the_marker_chooses_between_error_and_value_for_serializable_errors() {
 
 #[test]
 fn a_handle_can_be_joined_on_another_thread() {
-    let handle = spawn(|| std::process::id()).unwrap();
+    let handle = spawn(std::process::id).unwrap();
     let pid = handle.pid();
     let child_pid = std::thread::spawn(move || handle.join().unwrap())
         .join()
@@ -276,6 +282,9 @@ fn start_child_error_carries_its_source_chain_too() {
         matches!(&err, Error::Remote { kind: RemoteKind::Error, message, .. } if message == "cannot load the configuration"),
         "{err:?}"
     );
-    assert_eq!(err.remote_chain(), ["i/o error: other error", "disk on fire"]);
+    assert_eq!(
+        err.remote_chain(),
+        ["i/o error: other error", "disk on fire"]
+    );
     assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(1)));
 }
