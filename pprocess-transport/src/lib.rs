@@ -19,8 +19,10 @@
 //!
 //! [`start`] forks a child that runs a closure and ends; [`create`] forks
 //! and tells the caller which side it is on ([`Fork`]); [`exit`] ends a
-//! child; [`waitall`] reaps every child not reaped yet. [`Builder`] chooses
-//! the transport, the codec and the frame limit.
+//! child; [`waitall`] reaps every child not reaped yet. [`spawn`] forks a
+//! child that computes one value, which [`JoinHandle::join`] returns
+//! (`std::thread::spawn` for processes). [`Builder`] chooses the
+//! transport, the codec and the frame limit.
 //!
 //! # Channels and codecs
 //!
@@ -28,13 +30,16 @@
 //! frames (see `pprocess_core::frame`). The codec is a type parameter:
 //! [`MessagePack`] by default, [`Json`] with the `json` feature (on by
 //! default). The transport is chosen when the channel is made:
-//! [`SocketPair`] by default, or [`Pipe`].
+//! [`SocketPair`] by default, or [`Pipe`]. A [`TypedChannel`] (made by
+//! [`start_typed`]) fixes what each side sends and receives, so that a
+//! wrong message is a compile error.
 //!
 //! # Errors from children
 //!
 //! A child whose closure panics or returns an error sends a remote-error
 //! frame; the parent's receive returns
-//! [`Error::Remote`] with the child's pid.
+//! [`Error::Remote`] with the child's pid, a [`RemoteKind`] (panic or
+//! error) and, for an error, its source chain as text ([`RemoteCause`]).
 //! A child that dies mid-message gives
 //! [`Error::Truncated`]; one that hangs up
 //! between messages gives [`Error::Closed`].

@@ -108,7 +108,11 @@ impl From<String> for ChildFailure {
 ///
 /// `E` is anything that converts into `Box<dyn std::error::Error>`: every
 /// error type (its `source()` chain crosses as text), `String`, `&str`,
-/// `Box<dyn Error>`, `anyhow::Error`; or a [`ChildFailure`].
+/// `Box<dyn Error>`; or a [`ChildFailure`]. A `Box<dyn Error + Send +
+/// Sync>` does not convert (the standard library has no such `From`); turn
+/// it into a `Box<dyn Error>` with `e as Box<dyn Error>`, or into a
+/// [`ChildFailure`] with [`ChildFailure::from_error`]`(&*e)`.
+
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be what a child's closure returns",
     label = "the closure returns `{Self}`",

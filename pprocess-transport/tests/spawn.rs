@@ -288,3 +288,37 @@ fn start_child_error_carries_its_source_chain_too() {
     );
     assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(1)));
 }
+
+#[test]
+fn boxed_errors_are_child_outcomes_directly_or_converted() {
+    use std::error::Error as StdError;
+    let mut ch = pprocess_transport::start(|_| -> Result<(), Box<dyn StdError>> {
+        Err(Box::new(ConfigError(Error::Closed)))
+    })
+    .unwrap();
+    let err = ch.receive_timeout::<u8>(PATIENCE).unwrap_err();
+    assert_eq!(err.remote_chain(), ["channel closed by peer"], "{err:?}");
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(1)));
+
+    // `Box<dyn Error + Send + Sync>` goes through `ChildFailure` (or an
+    // `as Box<dyn Error>`), as ChildOutcome's docs say.
+    let mut ch = pprocess_transport::start(|_| {
+        let e: Box<dyn StdError + Send + Sync> = Box::new(ConfigError(Error::Closed));
+        Err::<(), _>(pprocess_transport::ChildFailure::from_error(&*e))
+    })
+    .unwrap();
+    let err = ch.receive_timeout::<u8>(PATIENCE).unwrap_err();
+    assert_eq!(err.remote_chain(), ["channel closed by peer"], "{err:?}");
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(1)));
+    let mut ch = pprocess_transport::start(|_| {
+        let e: Box<dyn StdError + Send + Sync> = "plain".into();
+        Err::<(), _>(e as Box<dyn StdError>)
+    })
+    .unwrap();
+    let err = ch.receive_timeout::<u8>(PATIENCE).unwrap_err();
+    assert!(
+        matches!(&err, Error::Remote { message, .. } if message == "plain"),
+        "{err:?}"
+    );
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(1)));
+}
