@@ -93,7 +93,7 @@
 //! | type | `Send` | `Sync` |
 //! | --- | --- | --- |
 //! | [`Exchange`], [`Map`], [`Queue`], [`PersistentQueue`] | no: they keep the closures of work not yet started | no |
-//! | [`PmapIter`] | no: it borrows the caller's closure | no |
+//! | [`PmapIter`] | no: it holds an exchange | no |
 //! | [`Channel`], [`TypedChannel`], [`TypedIter`], [`JoinHandle`], [`PersistentChannel`], [`Fork`], [`PersistentFork`] | yes | no: one thread at a time uses a channel |
 //! | [`Message`], [`Inbox`], [`MapStore`], [`ChannelId`] (with a `Send + Sync` result type) | yes | yes |
 //! | [`Builder`], [`Child`], [`Background`], [`BackgroundCallable`] (with a `Send + Sync` function) | yes | yes |
