@@ -112,7 +112,6 @@ impl From<String> for ChildFailure {
 /// Sync>` does not convert (the standard library has no such `From`); turn
 /// it into a `Box<dyn Error>` with `e as Box<dyn Error>`, or into a
 /// [`ChildFailure`] with [`ChildFailure::from_error`]`(&*e)`.
-
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be what a child's closure returns",
     label = "the closure returns `{Self}`",
