@@ -23,8 +23,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A system call on a channel or process failed.
-    #[error("i/o error: {0}")]
-    Io(io::Error),
+    ///
+    /// The message names the kind of failure; the system's own text is the
+    /// [`source`](std::error::Error::source).
+    #[error("i/o error: {}", .0.kind())]
+    Io(#[source] io::Error),
 
     /// The peer closed the channel at a frame boundary: no more messages.
     ///
@@ -76,12 +79,26 @@ pub enum Error {
     },
 
     /// The child panicked, or its function returned an error.
-    #[error("child {pid} failed: {message}")]
+    ///
+    /// `kind` tells which. For an error, its source chain (the error's
+    /// `source()`, that one's `source()`, ...) crossed as text and is this
+    /// error's [`source`](std::error::Error::source): a [`RemoteCause`]
+    /// per link. The message holds only the outermost text.
+    ///
+    /// Match it with `..`, as `Error::Remote { pid, message, .. }`: the
+    /// variant may gain fields.
+    #[error("child {pid} {}: {message}", .kind.verb())]
     Remote {
         /// The pid of the child that failed.
         pid: Pid,
         /// The panic message, or the error's `Display` text.
         message: String,
+        /// Whether the child panicked or returned an error.
+        kind: RemoteKind,
+        /// The error's source chain, outermost first (`None` for a panic
+        /// and for an error without a source).
+        #[source]
+        source: Option<Box<RemoteCause>>,
     },
 
     /// A child ended without sending what was expected of it.
@@ -93,9 +110,11 @@ pub enum Error {
         status: ExitStatus,
     },
 
-    /// `fork` failed.
-    #[error("fork failed: {0}")]
-    Fork(io::Error),
+    /// `fork` failed; the system's reason is the
+    /// [`source`](std::error::Error::source) (`EAGAIN` when the process
+    /// limit is reached).
+    #[error("fork failed")]
+    Fork(#[source] io::Error),
 
     /// A Unix-socket address cannot be used.
     #[error("cannot use socket address {address}: {reason}")]
@@ -113,6 +132,93 @@ pub enum Error {
 
 use crate::{ExitStatus, Pid};
 
+/// What went wrong in a child that sent [`Error::Remote`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemoteKind {
+    /// The child's closure panicked (its process exits with code 101).
+    Panic,
+    /// The child's closure returned an error (exit code 1), or the child
+    /// sent one with `send_error`.
+    Error,
+}
+
+impl RemoteKind {
+    fn verb(self) -> &'static str {
+        match self {
+            RemoteKind::Panic => "panicked",
+            RemoteKind::Error => "failed",
+        }
+    }
+}
+
+/// The most links of a source chain a remote error keeps; the rest are
+/// dropped (a chain is rebuilt link by link, and a hostile peer must not
+/// make it deep enough to overflow the stack).
+pub const MAX_REMOTE_CHAIN: usize = 64;
+
+/// One link of the source chain of an error a child returned, as text:
+/// the [`source`](std::error::Error::source) of [`Error::Remote`], whose
+/// own source is the next link.
+///
+/// # Examples
+///
+/// ```
+/// use pprocess_core::RemoteCause;
+///
+/// let cause = RemoteCause::from_chain(["config unreadable", "permission denied"]).unwrap();
+/// assert_eq!(cause.to_string(), "config unreadable");
+/// assert_eq!(cause.chain().collect::<Vec<_>>(), ["config unreadable", "permission denied"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCause {
+    message: String,
+    source: Option<Box<RemoteCause>>,
+}
+
+impl RemoteCause {
+    /// Links texts, outermost first; `None` for an empty chain. At most
+    /// [`MAX_REMOTE_CHAIN`] links are kept.
+    pub fn from_chain<I>(chain: I) -> Option<Box<RemoteCause>>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let texts: Vec<String> = chain
+            .into_iter()
+            .take(MAX_REMOTE_CHAIN)
+            .map(Into::into)
+            .collect();
+        texts.into_iter().rev().fold(None, |source, message| {
+            Some(Box::new(RemoteCause { message, source }))
+        })
+    }
+
+    /// This link's text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The texts of this link and the ones after it, outermost first.
+    pub fn chain(&self) -> impl Iterator<Item = &str> + '_ {
+        std::iter::successors(Some(self), |c| c.source.as_deref()).map(|c| c.message.as_str())
+    }
+}
+
+impl std::fmt::Display for RemoteCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RemoteCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
         Error::Io(err)
@@ -129,5 +235,91 @@ impl Error {
     /// returned) rather than from the channel.
     pub fn is_remote(&self) -> bool {
         matches!(self, Error::Remote { .. })
+    }
+
+    /// The source chain of a remote error as text, outermost first: empty
+    /// for a panic, for an error without a source, and for every other
+    /// variant.
+    pub fn remote_chain(&self) -> Vec<&str> {
+        match self {
+            Error::Remote {
+                source: Some(cause),
+                ..
+            } => cause.chain().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn io_error_is_the_source_and_not_repeated_in_the_message() {
+        let err = Error::from(io::Error::new(io::ErrorKind::BrokenPipe, "peer vanished"));
+        assert_eq!(err.to_string(), "i/o error: broken pipe");
+        let source = err.source().expect("io error has a source");
+        assert_eq!(source.to_string(), "peer vanished");
+        assert!(!err.to_string().contains("peer vanished"));
+    }
+
+    #[test]
+    fn fork_error_is_the_source() {
+        let err = Error::Fork(io::Error::other("no more processes"));
+        assert_eq!(err.to_string(), "fork failed");
+        let source = err.source().expect("fork error has a source");
+        assert_eq!(source.to_string(), "no more processes");
+    }
+
+    #[test]
+    fn remote_error_says_panicked_or_failed() {
+        let panic = Error::Remote {
+            pid: 7,
+            message: "boom".into(),
+            kind: RemoteKind::Panic,
+            source: None,
+        };
+        assert_eq!(panic.to_string(), "child 7 panicked: boom");
+        assert!(panic.source().is_none());
+        assert!(panic.remote_chain().is_empty());
+        let failed = Error::Remote {
+            pid: 8,
+            message: "no config".into(),
+            kind: RemoteKind::Error,
+            source: RemoteCause::from_chain(["cannot open /etc/x", "permission denied"]),
+        };
+        assert_eq!(failed.to_string(), "child 8 failed: no config");
+        assert!(failed.is_remote());
+        assert_eq!(
+            failed.remote_chain(),
+            ["cannot open /etc/x", "permission denied"]
+        );
+    }
+
+    #[test]
+    fn remote_source_chain_walks_every_link_then_ends() {
+        let err = Error::Remote {
+            pid: 1,
+            message: "top".into(),
+            kind: RemoteKind::Error,
+            source: RemoteCause::from_chain(["a", "b", "c"]),
+        };
+        let mut texts = Vec::new();
+        let mut next = err.source();
+        while let Some(e) = next {
+            texts.push(e.to_string());
+            next = e.source();
+        }
+        assert_eq!(texts, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn remote_chain_is_capped() {
+        let long = (0..MAX_REMOTE_CHAIN + 10).map(|i| i.to_string());
+        let cause = RemoteCause::from_chain(long).unwrap();
+        assert_eq!(cause.chain().count(), MAX_REMOTE_CHAIN);
+        assert!(RemoteCause::from_chain(Vec::<String>::new()).is_none());
     }
 }

@@ -39,8 +39,10 @@
 //! # Errors from children
 //!
 //! A child that panics, or whose function returns an error, sends a
-//! [`FrameKind::Error`] frame; the parent's receive turns it into
-//! [`Error::Remote`] with the child's pid and message.
+//! [`FrameKind::Error`] frame ([`RemoteReport`]); the parent's receive
+//! turns it into [`Error::Remote`] with the child's pid, message and
+//! [`RemoteKind`] (panic or error), and for an error its source chain as
+//! text ([`RemoteCause`], the [`source`](std::error::Error::source)).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
@@ -52,7 +54,7 @@ mod process;
 mod transport;
 
 pub use codec::Codec;
-pub use error::{Error, Result};
-pub use frame::{DEFAULT_MAX_FRAME, FrameKind, HEADER_LEN, RemoteError};
+pub use error::{Error, MAX_REMOTE_CHAIN, RemoteCause, RemoteKind, Result};
+pub use frame::{DEFAULT_MAX_FRAME, FrameKind, HEADER_LEN, RemoteError, RemoteReport};
 pub use process::{ExitStatus, Pid, Process};
 pub use transport::Transport;

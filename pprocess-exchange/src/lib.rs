@@ -33,11 +33,76 @@
 //! | `exchange.manage(MakeParallel(f))` | [`Exchange::manage`] (or [`Exchange::call`] for a closure) |
 //! | `MakeReusable`, `reuse=1` | [`Exchange::manage`] with [`Exchange::reuse`] |
 //!
+//! # One child, one value: `spawn`
+//!
+//! [`spawn`] is `std::thread::spawn` for processes: the closure runs in a
+//! forked child (borrowing whatever it likes; the child has its own copy)
+//! and [`JoinHandle::join`] gives its value back. A closure returning
+//! `Result<R, E>` gives `R`, or its error as [`Error::Remote`].
+//!
+//! ```
+//! let data = vec![3u64, 4, 5];
+//! let handle = pprocess_exchange::spawn(|| data.iter().map(|x| x * x).sum::<u64>())?;
+//! assert_eq!(handle.join()?, 50);
+//! # Ok::<(), pprocess_exchange::Error>(())
+//! ```
+//!
+//! # Typed channels
+//!
+//! [`start_typed`] is [`start`] with the message types in the channel's
+//! type: the parent's [`TypedChannel<Down, Up>`] sends only `Down` and
+//! receives only `Up`, the child's the mirror, so a wrong message is a
+//! compile error rather than an [`Error::Decode`] at run time.
+//!
+//! ```
+//! let mut ch = pprocess_exchange::start_typed::<usize, String, _>(|ch| {
+//!     let text = ch.receive()?;
+//!     ch.send(&text.split_whitespace().count())
+//! })?;
+//! ch.send(&"three little words".to_string())?;
+//! assert_eq!(ch.receive()?, 3);
+//! ch.close()?;
+//! # Ok::<(), pprocess_exchange::Error>(())
+//! ```
+//!
 //! # Errors from children
 //!
 //! A child that panics or returns an error is a [`Message`] whose result is
-//! [`Error::Remote`]; one that dies without a result is
-//! [`Error::ChildDied`]; the others are unaffected.
+//! [`Error::Remote`]; its [`RemoteKind`] says which, and a returned error's
+//! source chain comes along as text ([`RemoteCause`], the error's
+//! `source()`). One that dies without a result is [`Error::ChildDied`];
+//! the others are unaffected.
+//!
+//! # One crate
+//!
+//! Everything of the lower layers that a program needs is re-exported
+//! here: processes ([`start`], [`create`], [`spawn`], [`start_typed`],
+//! [`Builder`], [`Fork`], [`exit`], [`waitall`], [`num_cores`],
+//! [`thread_count`]), channels and codecs ([`Channel`], [`TypedChannel`],
+//! [`MessagePack`], `Json`), transports ([`TransportKind`],
+//! [`SocketPair`], [`Pipe`], [`UnixSocket`], the [`Transport`] trait),
+//! what a child's closure may return ([`ChildOutcome`], [`SpawnOutcome`],
+//! [`ChildFailure`]), background processes, and the error types.
+//!
+//! # Threads
+//!
+//! Forked children need neither `Send` nor `'static` closures, so most
+//! types here do not ask for them, and some are not `Send` because they
+//! hold such closures. `tests/send_sync.rs` checks this table:
+//!
+//! | type | `Send` | `Sync` |
+//! | --- | --- | --- |
+//! | [`Exchange`], [`Map`], [`Queue`], [`PersistentQueue`] | no: they keep the closures of work not yet started | no |
+//! | [`PmapIter`] | no: it holds an exchange | no |
+//! | [`Channel`], [`TypedChannel`], [`TypedIter`], [`JoinHandle`], [`PersistentChannel`], [`Fork`], [`PersistentFork`] | yes | no: one thread at a time uses a channel |
+//! | [`Message`], [`Inbox`], [`MapStore`], [`ChannelId`] (with a `Send + Sync` result type) | yes | yes |
+//! | [`Builder`], [`Child`], [`Background`], [`BackgroundCallable`] (with a `Send + Sync` function) | yes | yes |
+//! | [`TransportKind`], [`SocketPair`], [`Pipe`], [`UnixSocket`], [`MessagePack`], `Json` | yes | yes |
+//! | [`Error`], [`ExitStatus`], [`RemoteKind`], [`RemoteCause`], [`ChildFailure`] | yes | yes |
+//!
+//! A channel, handle or exchange can be used from the thread that made it
+//! without restriction; forking from a process with several threads has
+//! the risks [`start`] describes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
@@ -56,7 +121,10 @@ pub use manage::{Managed, Reusable};
 pub use map::{Map, MapStore};
 pub use persistent::{PersistentQueue, background_queue};
 pub use pmap::{PmapIter, pmap, pmap_iter};
-pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Result};
+pub use pprocess_core::{
+    Codec, DEFAULT_MAX_FRAME, Error, ExitStatus, Pid, Process, RemoteCause, RemoteKind, Result,
+    Transport,
+};
 #[cfg(feature = "json")]
 pub use pprocess_transport::Json;
 pub use pprocess_transport::{
@@ -64,4 +132,19 @@ pub use pprocess_transport::{
     PersistentFork, TransportKind, connect, create, create_persistent, create_pipes, exit,
     is_temporary, num_cores, start, start_persistent, thread_count, waitall, waitall_timeout,
 };
+pub use pprocess_transport::{
+    Child, ChildFailure, ChildOutcome, JoinHandle, MAX_ADDRESS_LEN, Pipe, ResultOutcome,
+    SocketPair, SpawnOutcome, TypedChannel, TypedIter, UnixSocket, ValueOutcome, panic_message,
+    run_in_child, spawn, start_typed, thread_count, track_fd, untrack_fd,
+};
 pub use queue::Queue;
+
+/// The README's Rust code, compiled and run by `cargo test` (doctests).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
+/// The tutorial's Rust code, compiled and run by `cargo test` (doctests).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/tutorial.md")]
+pub struct TutorialDoctests;

@@ -417,6 +417,7 @@ fn child_exiting_without_result_is_child_died_with_exit_code() -> TestResult {
             Err(Error::Remote {
                 pid: failed,
                 message,
+                ..
             }),
         ) => {
             assert_eq!(pid, failed);
@@ -612,6 +613,7 @@ fn continuous_child_panic_after_messages_is_one_remote_error() -> TestResult {
         Err(Error::Remote {
             pid: failed,
             message,
+            ..
         }) => {
             assert_eq!(*failed, pid);
             assert_eq!(message, "gave up after two");

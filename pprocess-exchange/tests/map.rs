@@ -38,7 +38,7 @@ fn map_failures_stay_at_their_index_and_others_are_correct() -> TestResult {
                 assert_eq!(v, i * i);
                 pid
             }
-            Err(Error::Remote { pid, message }) => {
+            Err(Error::Remote { pid, message, .. }) => {
                 assert_eq!(i, PANICS, "remote error at {i}: {message}");
                 assert_eq!(message, format!("boom at {PANICS}"));
                 pid

@@ -349,7 +349,7 @@ fn a_panic_in_a_background_process_reaches_the_queue() {
     for m in drain(&mut queue) {
         match m.result {
             Ok(v) => values.push(v),
-            Err(Error::Remote { pid, message }) => errors.push((m.index, pid, message)),
+            Err(Error::Remote { pid, message, .. }) => errors.push((m.index, pid, message)),
             Err(e) => panic!("unexpected error {e}"),
         }
     }

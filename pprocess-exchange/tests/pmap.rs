@@ -78,7 +78,7 @@ fn pmap_panicking_item_is_remote_error_naming_the_index() -> TestResult {
         x + 1
     };
     match pmap(f, &items, 3) {
-        Err(Error::Remote { message, pid }) => {
+        Err(Error::Remote { message, pid, .. }) => {
             assert!(message.contains(&format!("item {BAD}")), "{message}");
             assert!(message.contains(&format!("cannot take {BAD}")), "{message}");
             assert_ne!(pid, util::me());

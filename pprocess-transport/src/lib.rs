@@ -19,8 +19,10 @@
 //!
 //! [`start`] forks a child that runs a closure and ends; [`create`] forks
 //! and tells the caller which side it is on ([`Fork`]); [`exit`] ends a
-//! child; [`waitall`] reaps every child not reaped yet. [`Builder`] chooses
-//! the transport, the codec and the frame limit.
+//! child; [`waitall`] reaps every child not reaped yet. [`spawn`] forks a
+//! child that computes one value, which [`JoinHandle::join`] returns
+//! (`std::thread::spawn` for processes). [`Builder`] chooses the
+//! transport, the codec and the frame limit.
 //!
 //! # Channels and codecs
 //!
@@ -28,13 +30,16 @@
 //! frames (see `pprocess_core::frame`). The codec is a type parameter:
 //! [`MessagePack`] by default, [`Json`] with the `json` feature (on by
 //! default). The transport is chosen when the channel is made:
-//! [`SocketPair`] by default, or [`Pipe`].
+//! [`SocketPair`] by default, or [`Pipe`]. A [`TypedChannel`] (made by
+//! [`start_typed`]) fixes what each side sends and receives, so that a
+//! wrong message is a compile error.
 //!
 //! # Errors from children
 //!
 //! A child whose closure panics or returns an error sends a remote-error
 //! frame; the parent's receive returns
-//! [`Error::Remote`] with the child's pid.
+//! [`Error::Remote`] with the child's pid, a [`RemoteKind`] (panic or
+//! error) and, for an error, its source chain as text ([`RemoteCause`]).
 //! A child that dies mid-message gives
 //! [`Error::Truncated`]; one that hangs up
 //! between messages gives [`Error::Closed`].
@@ -54,16 +59,22 @@
 mod channel;
 mod codec;
 mod framing;
+mod outcome;
 mod process;
 mod registry;
+mod spawn;
 mod sys;
 mod transport;
+mod typed;
 
 pub use channel::Channel;
 #[cfg(feature = "json")]
 pub use codec::Json;
 pub use codec::MessagePack;
-pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
+pub use outcome::{ChildFailure, ResultOutcome, SpawnOutcome, ValueOutcome};
+pub use pprocess_core::{
+    Codec, Error, ExitStatus, Pid, Process, RemoteCause, RemoteKind, Result, Transport,
+};
 pub use process::{
     Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
     start_persistent,
@@ -73,4 +84,6 @@ pub use process::{
     panic_message, run_in_child, start, thread_count, waitall, waitall_timeout,
 };
 pub use registry::{track_fd, untrack_fd};
+pub use spawn::{JoinHandle, spawn};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
+pub use typed::{TypedChannel, TypedIter, start_typed};

@@ -14,7 +14,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::pipe2;
 use pprocess_core::frame::encode_header;
-use pprocess_core::{FrameKind, HEADER_LEN};
+use pprocess_core::{FrameKind, HEADER_LEN, RemoteKind};
 use pprocess_transport::{
     Builder, Error, ExitStatus, Fork, MessagePack, Process, create, create_pipes, exit, start,
 };
@@ -27,9 +27,15 @@ fn receive_after_child_panic_is_remote_error_and_exit_101() {
     let pid = ch.pid().expect("parent side knows the pid");
     let err = ch.receive_timeout::<u32>(PATIENCE).unwrap_err();
     match &err {
-        Error::Remote { pid: from, message } => {
+        Error::Remote {
+            pid: from,
+            message,
+            kind,
+            ..
+        } => {
             assert_eq!(*from, pid);
             assert!(message.contains("boom 42"), "{message:?}");
+            assert_eq!(*kind, RemoteKind::Panic);
         }
         other => panic!("expected a remote error, got {other:?}"),
     }
@@ -43,9 +49,15 @@ fn receive_after_child_returns_error_is_remote_error_and_exit_1() {
     let mut ch = start(|_| Err::<(), _>("bad thing")).unwrap();
     let pid = ch.pid().unwrap();
     match ch.receive_timeout::<u32>(PATIENCE).unwrap_err() {
-        Error::Remote { pid: from, message } => {
+        Error::Remote {
+            pid: from,
+            message,
+            kind,
+            ..
+        } => {
             assert_eq!(from, pid);
             assert_eq!(message, "bad thing");
+            assert_eq!(kind, RemoteKind::Error);
         }
         other => panic!("expected a remote error, got {other:?}"),
     }

@@ -279,7 +279,7 @@ fn for_each_codec_remote_error<C: Codec>() {
     .encode(&mut payload);
     util::write_raw(&mut raw, &util::frame(FrameKind::Error, &payload));
     match ch.receive_timeout::<u8>(PATIENCE).unwrap_err() {
-        Error::Remote { pid, message } => {
+        Error::Remote { pid, message, .. } => {
             assert_eq!(pid, 4242);
             assert_eq!(message, "it broke: ü");
         }

@@ -388,7 +388,7 @@ fn a_panic_in_the_background_reaches_the_peer_as_a_remote_error() {
     let mut ch = connect(&address).unwrap();
     assert_eq!(ch.receive_timeout::<u32>(PATIENCE).unwrap(), 1);
     match ch.receive_timeout::<u32>(PATIENCE) {
-        Err(Error::Remote { pid, message }) => {
+        Err(Error::Remote { pid, message, .. }) => {
             assert_eq!(pid, bg.pid());
             assert!(message.contains("boom in the background"), "{message:?}");
         }

@@ -1,38 +1,16 @@
 //! What a child made by `start` does: run the closure under
 //! `catch_unwind`, report a failure as a remote-error frame, `_exit`.
+//! The outcome traits and the runner itself are in `src/outcome.rs`, so
+//! that the rest of the crate (spawn, typed channels) can use them.
 
 use std::any::Any;
-use std::fmt::Display;
-use std::io::{self, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use pprocess_core::Codec;
 
+pub use crate::outcome::ChildOutcome;
+
 use crate::channel::Channel;
-use crate::sys;
-
-/// What a child's closure may return: `()`, or a `Result` whose error the
-/// parent receives as [`Error::Remote`](pprocess_core::Error::Remote).
-pub trait ChildOutcome {
-    /// `Err(message)` if the child failed.
-    ///
-    /// # Errors
-    ///
-    /// The error's text, for the parent.
-    fn into_outcome(self) -> Result<(), String>;
-}
-
-impl ChildOutcome for () {
-    fn into_outcome(self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-impl<E: Display> ChildOutcome for Result<(), E> {
-    fn into_outcome(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
-    }
-}
+use crate::outcome::run_holding;
 
 /// The text of a panic payload (a `&str` or `String`; other payloads get a
 /// fixed text), as a child reports it to its parent.
@@ -54,34 +32,16 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs `f` in the child and ends the process. Never returns.
-pub(crate) fn run<C, F, R>(mut channel: Channel<C>, f: F) -> !
+pub(crate) fn run<C, F, R>(channel: Channel<C>, f: F) -> !
 where
     C: Codec,
     F: FnOnce(&mut Channel<C>) -> R,
     R: ChildOutcome,
 {
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut channel).into_outcome()));
-    let code = match outcome {
-        Ok(Ok(())) => 0,
-        Ok(Err(message)) => {
-            let _ = channel.send_error(&message);
-            1
-        }
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            // The payload is never dropped: its destructor could panic again.
-            std::mem::forget(payload);
-            let _ = channel.send_error(&message);
-            101
-        }
-    };
-    let _ = channel.flush();
-    end(code)
+    run_holding(channel, |ch| ch, f)
 }
 
 /// Flushes stdio and `_exit`s.
 pub(crate) fn end(code: i32) -> ! {
-    let _ = io::stdout().flush();
-    let _ = io::stderr().flush();
-    sys::exit_now(code)
+    crate::outcome::end(code)
 }
