@@ -135,7 +135,7 @@ pub use pprocess_transport::{
 pub use pprocess_transport::{
     Child, ChildFailure, ChildOutcome, JoinHandle, MAX_ADDRESS_LEN, Pipe, ResultOutcome,
     SocketPair, SpawnOutcome, TypedChannel, TypedIter, UnixSocket, ValueOutcome, panic_message,
-    run_in_child, spawn, start_typed, thread_count, track_fd, untrack_fd,
+    run_in_child, spawn, start_typed, track_fd, untrack_fd,
 };
 pub use queue::Queue;
 

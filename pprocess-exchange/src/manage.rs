@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 
 use pprocess_core::{Codec, Error, Result};
-use pprocess_transport::Channel;
+use pprocess_transport::{Channel, ChildFailure};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -177,7 +177,7 @@ impl<A, F> Managed<A, F> {
         let f = Rc::clone(&self.f);
         exchange.submit(Job {
             index,
-            run: Box::new(move |ch| ch.send(&f(args)).map_err(|e| e.to_string())),
+            run: Box::new(move |ch| ch.send(&f(args)).map_err(|e| ChildFailure::from_error(&e))),
             feed: None,
         })
     }
@@ -221,9 +221,11 @@ impl<A, F> Reusable<A, F> {
             index,
             run: Box::new(move |ch| {
                 let Some(first) = args.borrow_mut().take() else {
-                    return Err("arguments already sent to another worker".to_string());
+                    return Err(ChildFailure::new(
+                        "arguments already sent to another worker",
+                    ));
                 };
-                reusable_loop(ch, &*f, first).map_err(|e| e.to_string())
+                reusable_loop(ch, &*f, first).map_err(|e| ChildFailure::from_error(&e))
             }),
             feed: Some(Box::new(move |ch: &mut Channel<C>| {
                 match for_feed.borrow_mut().take() {

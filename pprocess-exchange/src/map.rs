@@ -71,6 +71,17 @@ fn restate(e: &Error) -> Error {
             message: message.clone(),
         },
         Error::Protocol(m) => Error::Protocol(m.clone()),
+        Error::Remote {
+            pid,
+            message,
+            kind,
+            source,
+        } => Error::Remote {
+            pid: *pid,
+            message: message.clone(),
+            kind: *kind,
+            source: source.clone(),
+        },
         other => Error::Protocol(other.to_string()),
     }
 }

@@ -29,7 +29,8 @@ const IN_FLIGHT: usize = 2;
 /// takes: a slice, array or `&Vec` (`f` gets `&T`), a range, a `Vec` by
 /// value, any iterator. It is collected into a vector first (of
 /// references, for a borrowed sequence), so every worker holds all of
-/// it. `limit` workers
+/// it. A closure whose argument type follows from nothing else (`|&x| x`)
+/// needs it named (`|&x: &u32| x`). `limit` workers
 /// are forked (default: [`num_cores`]; fewer if there are fewer items),
 /// never one per item. They already hold the items in memory, so only
 /// index ranges travel to them, and results come back in chunks. `f`
@@ -165,7 +166,12 @@ where
                     if !out.is_empty() {
                         ch.send(&out[..]).map_err(|e| e.to_string())?;
                     }
-                    return Err(format!("item {} panicked: {msg}", start + i));
+                    // Carried on as a panic (the hook has printed it once
+                    // already), so the parent sees its kind.
+                    std::panic::resume_unwind(Box::new(format!(
+                        "item {} panicked: {msg}",
+                        start + i
+                    )));
                 }
             }
         }

@@ -79,7 +79,7 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
         let index = self.next_index();
         self.submit(Job {
             index,
-            run: Box::new(move |ch| f(ch).into_outcome()),
+            run: Box::new(move |ch| f(ch).into_failure()),
             feed: None,
         })
     }

@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Token};
 use pprocess_core::{Codec, Result};
-use pprocess_transport::{Builder, Channel, MessagePack};
+use pprocess_transport::{Builder, Channel, ChildFailure, MessagePack};
 use serde::de::DeserializeOwned;
 
 pub use handler::{Answering, Handler, Inbox, Message, Reply, answering};
@@ -59,9 +59,10 @@ pub enum Created<C = MessagePack> {
     Child(Channel<C>),
 }
 
-/// What a new child runs: `Err` is the message for the parent.
+/// What a new child runs: `Err` is the failure for the parent (its
+/// message and source chain).
 pub(crate) type ChildRun<'a, C> =
-    Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), String> + 'a>;
+    Box<dyn FnOnce(&mut Channel<C>) -> std::result::Result<(), ChildFailure> + 'a>;
 
 /// Queues a job's arguments on a live worker's channel.
 pub(crate) type WorkerFeed<'a, C> = Box<dyn FnOnce(&mut Channel<C>) -> Result<()> + 'a>;

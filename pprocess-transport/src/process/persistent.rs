@@ -8,7 +8,9 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pprocess_core::{Codec, Error, ExitStatus, FrameKind, Pid, Process, RemoteError, Result};
+use pprocess_core::{
+    Codec, Error, ExitStatus, FrameKind, Pid, Process, RemoteKind, RemoteReport, Result,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -90,12 +92,18 @@ impl<C: Codec> PersistentChannel<C> {
     ///
     /// As for [`PersistentChannel::send`].
     pub fn send_error(&mut self, message: &str) -> Result<()> {
-        let mut payload = Vec::new();
-        RemoteError {
+        self.send_report(&RemoteReport {
             pid: std::process::id() as Pid,
+            kind: RemoteKind::Error,
             message: message.to_string(),
-        }
-        .encode(&mut payload);
+            chain: Vec::new(),
+        })
+    }
+
+    /// Sends a remote-error frame with its kind and source chain.
+    fn send_report(&mut self, report: &RemoteReport) -> Result<()> {
+        let mut payload = Vec::new();
+        report.encode(&mut payload);
         let mut frame =
             pprocess_core::frame::encode_header(FrameKind::Error, payload.len())?.to_vec();
         frame.extend_from_slice(&payload);
@@ -383,18 +391,29 @@ impl<C: Codec> Builder<C> {
             PersistentFork::Parent(bg) => Ok(bg),
             PersistentFork::Child(mut ch) => {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    f(&mut ch).into_outcome()
+                    f(&mut ch).into_failure()
                 }));
+                let pid = std::process::id() as Pid;
                 let code = match outcome {
                     Ok(Ok(())) => 0,
-                    Ok(Err(message)) => {
-                        let _ = ch.send_error(&message);
+                    Ok(Err(failure)) => {
+                        let _ = ch.send_report(&RemoteReport {
+                            pid,
+                            kind: RemoteKind::Error,
+                            message: failure.message().to_string(),
+                            chain: failure.chain().to_vec(),
+                        });
                         1
                     }
                     Err(payload) => {
                         let message = panic_message(&*payload);
                         std::mem::forget(payload);
-                        let _ = ch.send_error(&message);
+                        let _ = ch.send_report(&RemoteReport {
+                            pid,
+                            kind: RemoteKind::Panic,
+                            message,
+                            chain: Vec::new(),
+                        });
                         101
                     }
                 };
