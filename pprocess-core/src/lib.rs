@@ -56,3 +56,8 @@ pub use error::{Error, Result};
 pub use frame::{DEFAULT_MAX_FRAME, FrameKind, HEADER_LEN, RemoteError};
 pub use process::{ExitStatus, Pid, Process};
 pub use transport::Transport;
+
+// The README is a doctest too, so its example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -63,3 +63,8 @@ pub use pprocess_transport::{
     num_cores, start, start_persistent, waitall,
 };
 pub use queue::Queue;
+
+// The README is a doctest too, so its example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

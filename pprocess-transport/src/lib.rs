@@ -74,3 +74,8 @@ pub use process::{
 };
 pub use registry::{track_fd, untrack_fd};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
+
+// The README is a doctest too, so its example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
