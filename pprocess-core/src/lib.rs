@@ -41,6 +41,17 @@
 //! A child that panics, or whose function returns an error, sends a
 //! [`FrameKind::Error`] frame; the parent's receive turns it into
 //! [`Error::Remote`] with the child's pid and message.
+//!
+//! # See also
+//!
+//! The project's guides are in the `docs/` directory at the root of its
+//! source tree (not part of the published package; the links below resolve
+//! when the docs are built there with `cargo doc`):
+//!
+//! - [`docs/architecture.md`](../../../docs/architecture.md): the layers, the
+//!   frame format, the fork rules as built, the exchange's readiness rules.
+//! - [`docs/tutorial.md`](../../../docs/tutorial.md): the whole API by example,
+//!   from a sequential loop to `pmap`, `Map`, `Queue` and background processes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]

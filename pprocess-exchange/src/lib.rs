@@ -38,9 +38,24 @@
 //! A child that panics or returns an error is a [`Message`] whose result is
 //! [`Error::Remote`]; one that dies without a result is
 //! [`Error::ChildDied`]; the others are unaffected.
+//!
+//! # See also
+//!
+//! The project's guides are in the `docs/` directory at the root of its
+//! source tree (not part of the published package; the links below resolve
+//! when the docs are built there with `cargo doc`):
+//!
+//! - [`docs/tutorial.md`](../../../docs/tutorial.md): from a sequential loop to
+//!   [`pmap`], [`Map`], [`Queue`], a custom [`Exchange`], [`start`],
+//!   [`create`], reused, continuous and background processes. This crate's
+//!   `examples/` directory holds five of its steps (`cargo run --example
+//!   pmap`, `map`, `queue`, `exchange`, `background`).
+//! - [`docs/architecture.md`](../../../docs/architecture.md): the layers, the
+//!   frame format, the fork rules as built, the exchange's readiness rules.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod exchange;
 mod manage;
@@ -56,6 +71,7 @@ pub use persistent::{PersistentQueue, background_queue};
 pub use pmap::{PmapIter, pmap, pmap_iter};
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Result};
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use pprocess_transport::Json;
 pub use pprocess_transport::{
     Background, BackgroundCallable, Builder, Channel, Fork, MessagePack, PersistentChannel,

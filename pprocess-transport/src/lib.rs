@@ -48,8 +48,21 @@
 //! # Features
 //!
 //! - `json` (default): the [`Json`] codec.
+//!
+//! # See also
+//!
+//! The project's guides are in the `docs/` directory at the root of its
+//! source tree (not part of the published package; the links below resolve
+//! when the docs are built there with `cargo doc`):
+//!
+//! - [`docs/tutorial.md`](../../../docs/tutorial.md): from a sequential loop to
+//!   `pmap`, `Map`, `Queue`, a custom exchange, [`start`], [`create`], reused,
+//!   continuous and background processes.
+//! - [`docs/architecture.md`](../../../docs/architecture.md): the layers, the
+//!   frame format, the fork rules as built, the exchange's readiness rules.
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod channel;
 mod codec;
@@ -61,6 +74,7 @@ mod transport;
 
 pub use channel::Channel;
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use codec::Json;
 pub use codec::MessagePack;
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
