@@ -43,6 +43,17 @@
 //! turns it into [`Error::Remote`] with the child's pid, message and
 //! [`RemoteKind`] (panic or error), and for an error its source chain as
 //! text ([`RemoteCause`], the [`source`](std::error::Error::source)).
+//!
+//! # See also
+//!
+//! The project's guides are in the `docs/` directory at the root of its
+//! source tree (not part of the published package; the links below resolve
+//! when the docs are built there with `cargo doc`):
+//!
+//! - [`docs/architecture.md`](../../../docs/architecture.md): the layers, the
+//!   frame format, the fork rules as built, the exchange's readiness rules.
+//! - [`docs/tutorial.md`](../../../docs/tutorial.md): the whole API by example,
+//!   from a sequential loop to `pmap`, `Map`, `Queue` and background processes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
@@ -58,3 +69,8 @@ pub use error::{Error, MAX_REMOTE_CHAIN, RemoteCause, RemoteKind, Result};
 pub use frame::{DEFAULT_MAX_FRAME, FrameKind, HEADER_LEN, RemoteError, RemoteReport};
 pub use process::{ExitStatus, Pid, Process};
 pub use transport::Transport;
+
+// The README is a doctest too, so its example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -103,9 +103,24 @@
 //! A channel, handle or exchange can be used from the thread that made it
 //! without restriction; forking from a process with several threads has
 //! the risks [`start`] describes.
+//!
+//! # See also
+//!
+//! The project's guides are in the `docs/` directory at the root of its
+//! source tree (not part of the published package; the links below resolve
+//! when the docs are built there with `cargo doc`):
+//!
+//! - [`docs/tutorial.md`](../../../docs/tutorial.md): from a sequential loop to
+//!   [`pmap`], [`Map`], [`Queue`], a custom [`Exchange`], [`start`],
+//!   [`create`], reused, continuous and background processes. This crate's
+//!   `examples/` directory holds five of its steps (`cargo run --example
+//!   pmap`, `map`, `queue`, `exchange`, `background`).
+//! - [`docs/architecture.md`](../../../docs/architecture.md): the layers, the
+//!   frame format, the fork rules as built, the exchange's readiness rules.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod exchange;
 mod manage;
@@ -126,6 +141,7 @@ pub use pprocess_core::{
     Transport,
 };
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use pprocess_transport::Json;
 pub use pprocess_transport::{
     Background, BackgroundCallable, Builder, Channel, Fork, MessagePack, PersistentChannel,
@@ -148,3 +164,8 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/tutorial.md")]
 pub struct TutorialDoctests;
+
+/// The crate's own README, compiled and run by `cargo test` (doctests).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

@@ -53,8 +53,21 @@
 //! # Features
 //!
 //! - `json` (default): the [`Json`] codec.
+//!
+//! # See also
+//!
+//! The project's guides are in the `docs/` directory at the root of its
+//! source tree (not part of the published package; the links below resolve
+//! when the docs are built there with `cargo doc`):
+//!
+//! - [`docs/tutorial.md`](../../../docs/tutorial.md): from a sequential loop to
+//!   `pmap`, `Map`, `Queue`, a custom exchange, [`start`], [`create`], reused,
+//!   continuous and background processes.
+//! - [`docs/architecture.md`](../../../docs/architecture.md): the layers, the
+//!   frame format, the fork rules as built, the exchange's readiness rules.
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod channel;
 mod codec;
@@ -69,6 +82,7 @@ mod typed;
 
 pub use channel::Channel;
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use codec::Json;
 pub use codec::MessagePack;
 pub use outcome::{ChildFailure, ResultOutcome, SpawnOutcome, ValueOutcome};
@@ -87,3 +101,8 @@ pub use registry::{track_fd, untrack_fd};
 pub use spawn::{JoinHandle, spawn};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
 pub use typed::{TypedChannel, TypedIter, start_typed};
+
+// The README is a doctest too, so its example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 /// assert_eq!(buf, b"[1,2]");
 /// # Ok::<(), pprocess_core::Error>(())
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Json;
 
