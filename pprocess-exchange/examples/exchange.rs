@@ -27,10 +27,10 @@ fn main() -> Result<()> {
     };
 
     let mut exchange = Exchange::with_handler(store_data)?.limit(4);
-    let mut calc = exchange.manage(calculate);
+    let calc = exchange.manage(calculate);
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut exchange, (i, j))?;
         }
     }
 

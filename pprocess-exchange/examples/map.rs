@@ -21,10 +21,10 @@ fn main() -> Result<()> {
     let mut results = Map::<usize>::new()?.limit(4);
 
     // pprocess's `manage(MakeParallel(calculate))`.
-    let mut calc = results.manage(calculate);
+    let calc = results.manage(calculate);
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut results, (i, j))?;
         }
     }
 

@@ -19,10 +19,10 @@ fn calculate((i, j): (usize, usize)) -> (usize, usize, usize) {
 fn main() -> Result<()> {
     let mut queue = Queue::<(usize, usize, usize)>::new()?.limit(4);
 
-    let mut calc = queue.manage(calculate);
+    let calc = queue.manage(calculate);
     for i in 0..N {
         for j in 0..N {
-            calc.call((i, j))?;
+            calc.call(&mut queue, (i, j))?;
         }
     }
 
