@@ -72,3 +72,24 @@ fn two_way_counts_down_from_given_start() {
         assert_eq!(stdout, countdown(start), "--start {start}");
     }
 }
+
+/// `two_way_exchange`: every child counts down with the parent, each line
+/// once, through one exchange whose handler answers.
+#[test]
+fn two_way_exchange_counts_down_every_child() {
+    let stdout = run(
+        env!("CARGO_BIN_EXE_two_way_exchange"),
+        &["--start", "3", "--children", "3"],
+    );
+    let mut got: Vec<&str> = stdout.lines().collect();
+    got.sort_unstable();
+    let mut want = Vec::new();
+    for k in 0..3 {
+        for n in 1..=3 {
+            want.push(format!("parent got {n} from child {k}"));
+            want.push(format!("child {k} got {}", n - 1));
+        }
+    }
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
