@@ -94,6 +94,8 @@
 //! | --- | --- | --- |
 //! | [`Exchange`], [`Map`], [`Queue`], [`PersistentQueue`] | no: they keep the closures of work not yet started | no |
 //! | [`PmapIter`] | no: it holds an exchange | no |
+//! | [`Managed`], [`Reusable`] | no: they share their function with the calls they queued | no |
+//! | [`Reply`], [`Created`] | yes | no: they hold a channel |
 //! | [`Channel`], [`TypedChannel`], [`TypedIter`], [`JoinHandle`], [`PersistentChannel`], [`Fork`], [`PersistentFork`] | yes | no: one thread at a time uses a channel |
 //! | [`Message`], [`Inbox`], [`MapStore`], [`ChannelId`] (with a `Send + Sync` result type) | yes | yes |
 //! | [`Builder`], [`Child`], [`Background`], [`BackgroundCallable`] (with a `Send + Sync` function) | yes | yes |

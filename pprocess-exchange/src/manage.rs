@@ -45,7 +45,7 @@ use crate::exchange::{ChannelId, Exchange, Handler, Job};
 ///
 /// A callable cannot outlive what its function borrows:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0597
 /// use pprocess_exchange::Map;
 ///
 /// let mut map = Map::<usize>::new()?;

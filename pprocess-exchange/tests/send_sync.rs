@@ -82,6 +82,10 @@ fn every_public_type_is_send_and_sync_as_documented() {
         Message<u32> => true, true;
         ChannelId => true, true;
         PmapIter<u32> => false, false;
+        Managed<u32, fn(u32) -> u32> => false, false;
+        Reusable<u32, fn(u32) -> u32> => false, false;
+        Reply<'static> => true, false;
+        Created => true, false;
         Channel => true, false;
         TypedChannel<u32, u32> => true, false;
         TypedIter<'static, u32, u32> => true, false;
