@@ -26,10 +26,10 @@ fn pmap_equals_sequential_map_on_100_000_items() -> TestResult {
 #[test]
 fn pmap_on_zero_and_one_item() -> TestResult {
     let none: [u64; 0] = [];
-    assert_eq!(pmap(mix, &none, None)?, Vec::<u64>::new());
-    assert_eq!(pmap(mix, &none, 4)?, Vec::<u64>::new());
-    assert_eq!(pmap(mix, &[41], None)?, [mix(&41)]);
-    assert_eq!(pmap(mix, &[41], 4)?, [mix(&41)]);
+    assert_eq!(pmap(mix, none, None)?, Vec::<u64>::new());
+    assert_eq!(pmap(mix, none, 4)?, Vec::<u64>::new());
+    assert_eq!(pmap(mix, [41], None)?, [mix(&41)]);
+    assert_eq!(pmap(mix, [41], 4)?, [mix(&41)]);
     Ok(())
 }
 

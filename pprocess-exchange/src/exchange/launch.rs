@@ -67,7 +67,7 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
     ///
     /// # Errors
     ///
-    /// [`Error::Fork`] or [`Error::Io`] if the child cannot be started
+    /// [`Error::Fork`](crate::Error::Fork) or [`Error::Io`](crate::Error::Io) if the child cannot be started
     /// (other than a temporary lack of processes or descriptors while other
     /// children run, which queues it). The work stays queued: a later
     /// [`Exchange::store`] tries again.

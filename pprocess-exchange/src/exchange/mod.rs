@@ -100,7 +100,7 @@ pub(crate) struct Job<'a, C> {
 /// - [`continuous`](Exchange::continuous): a child may send any number of
 ///   messages; it is done when it hangs up. Otherwise a child is expected to
 ///   send one result, and one that hangs up without it is reported as
-///   [`Error::ChildDied`].
+///   [`Error::ChildDied`](crate::Error::ChildDied).
 /// - [`autoclose`](Exchange::autoclose) (on by default): a channel whose
 ///   peer hung up is closed and its child reaped at once; off, the child is
 ///   reaped later (by [`waitall`](crate::waitall), or at the next fork).
@@ -176,7 +176,7 @@ impl<R: DeserializeOwned> Exchange<'_, R> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the epoll instance cannot be made.
+    /// [`Error::Io`](crate::Error::Io) if the epoll instance cannot be made.
     pub fn new() -> Result<Self> {
         Exchange::with_handler(Inbox::default())
     }
@@ -187,7 +187,7 @@ impl<R: DeserializeOwned, H: Handler<R>> Exchange<'_, R, H> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the epoll instance cannot be made.
+    /// [`Error::Io`](crate::Error::Io) if the epoll instance cannot be made.
     pub fn with_handler(handler: H) -> Result<Self> {
         Exchange::with_builder(Builder::new(), handler)
     }
@@ -245,11 +245,7 @@ impl<'a, R, H, C: Codec> Exchange<'a, R, H, C> {
 
     /// The ids of the channels registered.
     pub fn channels(&self) -> impl Iterator<Item = ChannelId> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(_, s)| s.as_ref())
-            .map(|s| ChannelId(s.index))
+        self.slots.iter().flatten().map(|s| ChannelId(s.index))
     }
 
     /// How many indices have been given out: the number of pieces of work
@@ -350,7 +346,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the epoll instance cannot be made.
+    /// [`Error::Io`](crate::Error::Io) if the epoll instance cannot be made.
     pub fn with_builder(builder: Builder<C>, handler: H) -> Result<Self> {
         let poll = TrackedPoll::new()?;
         Ok(Exchange {
@@ -382,7 +378,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if it cannot be registered.
+    /// [`Error::Io`](crate::Error::Io) if it cannot be registered.
     pub fn add(&mut self, channel: Channel<C>) -> Result<ChannelId> {
         let index = self.next_index;
         self.next_index += 1;

@@ -4,7 +4,7 @@
 //!
 //! Every end of a child is reported in terms of the work it held: a child
 //! that hung up without its result, or whose stream was cut mid-frame, or
-//! whose socket was reset, is [`Error::ChildDied`] with its `waitpid`
+//! whose socket was reset, is [`Error::ChildDied`](crate::Error::ChildDied) with its `waitpid`
 //! status whenever that status is a failure, so the caller learns the
 //! signal or exit code, not a socket error.
 

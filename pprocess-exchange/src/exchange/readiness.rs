@@ -25,14 +25,14 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     /// pprocess does: a loop `while ex.active() > 0 { for id in
     /// ex.ready(None)? { .. } }` ends. A child that ends in failure without
     /// this being seen otherwise (a signal, a non-zero exit) leaves an
-    /// [`Error::ChildDied`] message with the handler.
+    /// [`Error::ChildDied`](crate::Error::ChildDied) message with the handler.
     ///
     /// Use it with [`Exchange::channel_mut`] to receive yourself; or let
     /// [`Exchange::store`] do it all.
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if `epoll_wait` fails.
+    /// [`Error::Io`](crate::Error::Io) if `epoll_wait` fails.
     pub fn ready(&mut self, timeout: Option<Duration>) -> Result<Vec<ChannelId>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
@@ -216,7 +216,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if waiting for readiness fails; [`Error::Fork`] if work
+    /// [`Error::Io`](crate::Error::Io) if waiting for readiness fails; [`Error::Fork`](crate::Error::Fork) if work
     /// cannot be started for a reason other than a temporary lack of
     /// processes or descriptors while other children run. Failures of
     /// single children are messages, not errors.
