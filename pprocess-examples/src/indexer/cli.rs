@@ -6,7 +6,7 @@
 //! holding the index in shards, or in pprocess's shape (a child per slice
 //! of files, merged in the parent: [`index_parallel`]) when a window, a
 //! slice or `--reuse` is given. Then it answers one pattern per line of
-//! standard input (see [`prompt`](super::prompt)). [`main`] is the whole
+//! standard input (see [`prompt`]). [`main`] is the whole
 //! program.
 
 use std::fs;
