@@ -1,20 +1,25 @@
-//! The text indexer of `start_indexer`: the parallel indexer (forked
-//! children, a window of 1, 2 and 4, slices of 5 files; a child per slice
-//! as pprocess does, and `window` reused workers) against
-//! `index_sequential` in one process, on the same generated corpus.
+//! The text indexer of `start_indexer`, at 1, 2 and 4 workers: its default
+//! engine (a pool of workers forked once, each holding a shard, its words
+//! sorted at the end), pprocess's shape (a child per slice of 5 files,
+//! merged in the parent), and the baselines of `pprocess_benches::indexer`
+//! doing the same reading and tokenizing: one thread, and rayon's
+//! `par_iter().fold().reduce()` on a pool of N threads.
 //!
-//! The corpus is `make_corpus`'s (files of 100 kB of Zipf-distributed
+//! Two corpora: `make_corpus`'s (files of 100 kB of Zipf-distributed
 //! pseudo-words, seed 1), written to a temporary directory before the
-//! measurements and removed after:
+//! measurements and removed after; and a real one found on the machine
+//! (`INDEXER_BENCH_DIR`, default `/usr/share/doc` if it exists; `none` to
+//! skip it):
 //!
 //! ```text
 //! cargo bench -p pprocess-benches --bench indexer                  # 20 MB, 200 files
 //! INDEXER_BENCH_BYTES=200000000 cargo bench -p pprocess-benches --bench indexer   # 200 MB, 2000 files
 //! ```
 //!
-//! `INDEXER_BENCH_FILES` overrides the number of files (default: one per
-//! 100 kB, as `make_corpus`'s 2000 files for 200 MB). Throughput is in bytes
-//! of corpus.
+//! `INDEXER_BENCH_FILES` overrides the number of generated files (default:
+//! one per 100 kB). Throughput is in bytes of corpus. Whole-program runs
+//! (walk included, wall time and peak memory of the process tree) are
+//! `indexer-compare`'s job (see `benches/src/bin/indexer_compare.rs`).
 
 use std::fs;
 use std::hint::black_box;
@@ -22,9 +27,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use pprocess_benches::indexer::{entries, index_rayon, index_single};
 use pprocess_examples::indexer::corpus::{CorpusOptions, write_corpus};
 use pprocess_examples::indexer::parallel::{Options, documents, index_parallel};
-use pprocess_examples::indexer::{index_sequential, list_files};
+use pprocess_examples::indexer::pool::{Files, Pool, PoolOptions};
+use pprocess_examples::indexer::{WalkOptions, index_sequential, list_files};
 
 /// Default corpus size: large enough to be dominated by parsing, small
 /// enough for a run of a few minutes.
@@ -67,6 +74,55 @@ impl Drop for TempDir {
     }
 }
 
+/// Measures every case on the files of `paths` (`bytes` in all).
+fn cases(c: &mut Criterion, group: &str, paths: &[PathBuf], bytes: u64) {
+    let mut g = c.benchmark_group(group);
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(8));
+    g.throughput(Throughput::Bytes(bytes));
+
+    g.bench_function("single", |b| {
+        b.iter(|| entries(&black_box(index_single(paths))))
+    });
+    for workers in [1, 2, 4] {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .build()
+            .expect("a rayon pool");
+        g.bench_function(format!("rayon-{workers}"), |b| {
+            b.iter(|| threads.install(|| entries(&black_box(index_rayon(paths)))))
+        });
+        let options = PoolOptions {
+            workers,
+            ..PoolOptions::default()
+        };
+        g.bench_function(format!("default-{workers}"), |b| {
+            b.iter(|| {
+                let (pool, summary) =
+                    Pool::index(Files::List(paths.to_vec()), &options, |_| {}).expect("indexing");
+                drop(black_box(pool));
+                summary.entries
+            })
+        });
+        let options = Options {
+            window: workers,
+            slice: SLICE,
+            delay: None,
+            reuse: false,
+        };
+        g.bench_function(format!("pprocess-{workers}"), |b| {
+            b.iter(|| {
+                let indexed = index_parallel(documents(paths.to_vec()), &options, |_, _| {})
+                    .expect("indexing");
+                black_box(indexed.index).entries()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn indexer(c: &mut Criterion) {
     // `cargo bench` passes `--bench`; without it (`cargo test --benches`)
     // criterion runs each case once, and a small corpus will do.
@@ -83,7 +139,7 @@ fn indexer(c: &mut Criterion) {
         seed: 1,
     };
     let written = write_corpus(dir.path(), &options).expect("cannot write the corpus");
-    let paths = list_files(dir.path(), false).expect("cannot list the corpus");
+    let (paths, _) = list_files(dir.path(), &WalkOptions::default());
     eprintln!(
         "indexer: corpus of {} files, {} bytes in {}",
         written.files,
@@ -91,52 +147,37 @@ fn indexer(c: &mut Criterion) {
         dir.path().display()
     );
 
-    // The parallel index must be the sequential one.
+    // Every indexer must find the sequential index's entries.
     let sequential = index_sequential(&paths);
-    let parallel = index_parallel(documents(paths.clone()), &Options::default(), |_, _| {})
-        .expect("parallel indexing");
-    assert!(parallel.failed.is_empty());
-    assert_eq!(parallel.index.entries(), sequential.entries());
-    assert_eq!(parallel.index.words(), sequential.words());
+    let (pool, summary) =
+        Pool::index(Files::List(paths.clone()), &PoolOptions::default(), |_| {}).expect("pool");
+    assert!(summary.failed.is_empty());
+    assert_eq!(summary.entries, sequential.entries() as u64);
+    drop(pool);
+    assert_eq!(entries(&index_rayon(&paths)), sequential.entries());
+    assert_eq!(entries(&index_single(&paths)), sequential.entries());
     eprintln!(
         "indexer: {} distinct words, {} entries",
         sequential.words(),
         sequential.entries()
     );
-    drop((sequential, parallel));
+    drop(sequential);
+    let group = format!("indexer_{}MB", (written.bytes + 500_000) / 1_000_000);
+    cases(c, &group, &paths, written.bytes);
 
-    let mut g = c.benchmark_group(format!(
-        "indexer_{}MB",
-        (written.bytes + 500_000) / 1_000_000
-    ));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10);
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(8));
-    g.throughput(Throughput::Bytes(written.bytes));
-
-    g.bench_function("sequential", |b| {
-        b.iter(|| black_box(index_sequential(&paths)).entries())
-    });
-    for reuse in [false, true] {
-        for window in [1, 2, 4] {
-            let options = Options {
-                window,
-                slice: SLICE,
-                delay: None,
-                reuse,
-            };
-            let mode = if reuse { "reused" } else { "per-slice" };
-            g.bench_function(format!("parallel-{mode}-window-{window}"), |b| {
-                b.iter(|| {
-                    let indexed = index_parallel(documents(paths.clone()), &options, |_, _| {})
-                        .expect("indexing");
-                    black_box(indexed.index).entries()
-                })
-            });
-        }
+    let real = std::env::var("INDEXER_BENCH_DIR").unwrap_or_else(|_| "/usr/share/doc".into());
+    if test_mode || real == "none" || !Path::new(&real).is_dir() {
+        return;
     }
-    g.finish();
+    let (paths, _) = list_files(Path::new(&real), &WalkOptions::default());
+    let bytes: u64 = paths
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    eprintln!("indexer: {} files, {bytes} bytes in {real}", paths.len());
+    let name = real.trim_matches('/').replace('/', "_");
+    cases(c, &format!("indexer_{name}"), &paths, bytes);
 }
 
 criterion_group!(benches, indexer);

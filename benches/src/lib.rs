@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
+pub mod indexer;
+
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, setsockopt, socketpair, sockopt};
 use nix::sys::wait::{WaitStatus, waitpid};

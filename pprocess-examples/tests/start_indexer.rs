@@ -1,68 +1,18 @@
-//! Runs `start_indexer` as a real process on corpora made here, and checks
-//! every answer against the sequential index; and checks the parallel
-//! indexer's library entry point when children fail.
+//! Runs `start_indexer` as a real process on corpora made here and checks
+//! every answer against the sequential index, for every engine and walk
+//! option; and checks its exit statuses, messages and pipes.
 
-use std::borrow::Cow;
+mod start_indexer_util;
+
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
-use pprocess_examples::indexer::parallel::{
-    Document, Event, Options, Progress, index_parallel, index_parallel_with,
-};
-use pprocess_examples::indexer::{Index, Match, index_sequential, list_files};
+use pprocess_examples::indexer::WalkOptions;
 use serde_json::Value;
+use start_indexer_util::{PATTERNS, UNREADABLE, check_answers, input, make_corpus, reference};
 
 const EXE: &str = env!("CARGO_BIN_EXE_start_indexer");
-
-/// Patterns asked in every run: the empty pattern (every word), prefixes,
-/// whole words, Unicode, the replacement character and misses.
-const PATTERNS: &[&str] = &[
-    "",
-    "a",
-    "al",
-    "alpha",
-    "Alpha",
-    "be",
-    "caf",
-    "café",
-    "Straße",
-    "日本",
-    "٣",
-    "deep",
-    "x2y",
-    "\u{fffd}",
-    "don",
-    "nothing-here",
-    "zzz",
-];
-
-/// A small corpus: several files, Unicode, punctuation, a file that is not
-/// UTF-8, an empty file and a subdirectory.
-fn make_corpus(root: &Path) {
-    let files: &[(&str, &[u8])] = &[
-        ("one.txt", b"Alpha beta, (gamma)\nalpha -- alphabet!"),
-        (
-            "two.txt",
-            "beta caf\u{e9} café's «Straße» naïve 日本語テキスト 日本".as_bytes(),
-        ),
-        ("three.md", b"(don't) e-mail, --x2y! !!! don ... ___ x2y"),
-        ("digits.txt", "٣٤ x٣٤y 42% 7 alpha".as_bytes()),
-        ("latin1.txt", b"caf\xe9 cr\xe8me beta \xff\xfe alpha"),
-        ("empty.txt", b""),
-        ("spaces.txt", b"  \t\n\r\n  "),
-        ("sub/deep.txt", b"deep deeper alpha\tbeta"),
-        ("sub/more/deepest.txt", "deepest café".as_bytes()),
-    ];
-    for (name, bytes) in files {
-        let path = root.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
-    }
-    fs::create_dir(root.join("empty-dir")).unwrap();
-}
 
 /// Runs `start_indexer` with `args`, `input` on standard input.
 fn run(args: &[&str], input: &str) -> Output {
@@ -86,112 +36,35 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("output is UTF-8")
 }
 
-/// Runs `start_indexer` and panics unless it exits 0; returns stdout and
-/// stderr.
-fn run_ok(args: &[&str], input: &str) -> (String, String) {
+/// Runs `start_indexer`, checks its exit status; returns stdout and stderr.
+fn run_status(args: &[&str], input: &str, status: i32) -> (String, String) {
     let output = run(args, input);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert!(
-        output.status.success(),
-        "start_indexer {args:?} failed with {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
+    assert_eq!(
+        output.status.code(),
+        Some(status),
+        "start_indexer {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
     );
     (stdout, stderr)
 }
 
-/// The expected JSON answer to `pattern`.
-fn expected(index: &Index, pattern: &str) -> Value {
-    let matches: serde_json::Map<String, Value> = index
-        .search(pattern)
-        .into_iter()
-        .map(|Match { word, files }| (word, files.into()))
-        .collect();
-    serde_json::json!({ "pattern": pattern, "matches": matches })
-}
-
-/// Checks that `stdout` holds exactly one JSON answer per pattern, equal to
-/// the sequential index's, with words in sorted order.
-fn check_answers(stdout: &str, index: &Index, patterns: &[&str]) {
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), patterns.len(), "stdout:\n{stdout}");
-    for (line, pattern) in lines.iter().zip(patterns) {
-        let got: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("answer to {pattern:?} is not JSON ({e}): {line}"));
-        assert_eq!(got, expected(index, pattern), "answer to {pattern:?}");
-        // serde_json's Map sorts keys: check the order on the line itself.
-        let words: Vec<String> = index.search(pattern).into_iter().map(|m| m.word).collect();
-        let mut at = 0;
-        for word in &words {
-            let key = serde_json::to_string(word).unwrap() + ":";
-            let found = line[at..]
-                .find(&key)
-                .unwrap_or_else(|| panic!("{key} missing or out of order in {line}"));
-            at += found + key.len();
-        }
-    }
-}
-
-/// The corpus's files as `start_indexer` lists them, and the sequential
-/// index of them.
-fn reference(root: &Path, recursive: bool) -> (Vec<PathBuf>, Index) {
-    let paths = list_files(root, recursive).unwrap();
-    let index = index_sequential(&paths);
-    (paths, index)
-}
-
-fn input(patterns: &[&str]) -> String {
-    patterns.iter().map(|p| format!("{p}\n")).collect()
-}
-
-#[test]
-fn json_answers_match_the_sequential_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    make_corpus(root);
-    let root_arg = root.to_str().unwrap();
-    for recursive in [false, true] {
-        let (paths, index) = reference(root, recursive);
-        assert_eq!(paths.len(), if recursive { 9 } else { 7 });
-        let mut args = vec![root_arg, "--json"];
-        if recursive {
-            args.push("--recursive");
-        }
-        let (stdout, stderr) = run_ok(&args, &input(PATTERNS));
-        check_answers(&stdout, &index, PATTERNS);
-        assert!(!stdout.contains("Pattern:"), "prompt on stdout: {stdout}");
-
-        // One warning for the file that is not UTF-8, and a summary.
-        let latin1 = root.join("latin1.txt");
-        let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
-        assert_eq!(
-            warnings,
-            [format!(
-                "start_indexer: warning: {}: invalid UTF-8 replaced",
-                latin1.display()
-            )],
-            "stderr:\n{stderr}"
-        );
-        let summary = stderr.lines().last().unwrap();
-        assert!(
-            summary.contains(&format!("indexed {} files", paths.len()))
-                && summary.contains(&format!("{} distinct words", index.words()))
-                && summary.contains(&format!("{} entries", index.entries()))
-                && summary.contains("1 with invalid UTF-8"),
-            "{summary}"
-        );
-        // The paths are the directory joined with the file names.
-        assert!(
-            stdout.contains(&*serde_json::to_string(&root.join("sub/deep.txt")).unwrap())
-                == recursive
-        );
+/// The walk options `args` ask for.
+fn walk_options(args: &[&str]) -> WalkOptions {
+    WalkOptions {
+        hidden: args.contains(&"--hidden"),
+        no_ignore: args.contains(&"--no-ignore"),
+        max_depth: args
+            .iter()
+            .position(|a| *a == "--max-depth")
+            .map(|i| args[i + 1].parse().unwrap()),
     }
 }
 
 #[test]
-fn window_and_slice_do_not_change_the_answers() {
+fn every_option_combination_gives_the_sequential_answers() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    make_corpus(root);
+    make_corpus(root, true);
     // More files than slices and windows, so children are refilled.
     for i in 0..25 {
         fs::write(
@@ -200,325 +73,276 @@ fn window_and_slice_do_not_change_the_answers() {
         )
         .unwrap();
     }
-    let (paths, index) = reference(root, true);
-    let patterns = [PATTERNS, &["extra", "extra1", "shared", "shared3"]].concat();
+    let patterns = [
+        PATTERNS,
+        &["extra", "extra1", "shared", "shared3", "ign", "log"],
+    ]
+    .concat();
     let root_arg = root.to_str().unwrap();
-    for (window, slice, reuse, children) in [
-        ("1", "1", false, 34),
-        ("8", "3", false, 12),
-        ("4", "5", false, 7),
-        ("1", "1", true, 1),
-        ("8", "3", true, 8),
-        ("2", "5", true, 2),
-    ] {
-        let mut args = vec![
-            root_arg,
-            "--json",
-            "--recursive",
-            "--window",
-            window,
-            "--slice",
-            slice,
-        ];
-        if reuse {
-            args.push("--reuse");
+    let engines: &[&[&str]] = &[
+        &[],
+        &["-j", "1"],
+        &["-j", "3"],
+        &["--window", "1", "--slice", "1"],
+        &["--window", "8", "--slice", "3"],
+        &["--reuse"],
+        &["--reuse", "--window", "2", "--slice", "3"],
+        &["2", "1", "0.001"],
+    ];
+    let walks: &[&[&str]] = &[
+        &[],
+        &["--hidden"],
+        &["--no-ignore"],
+        &["--hidden", "--no-ignore"],
+        &["--max-depth", "1"],
+        &["--max-depth", "2", "--hidden"],
+    ];
+    let mut runs = 0;
+    for (e, engine) in engines.iter().enumerate() {
+        for (w, walk) in walks.iter().enumerate() {
+            // Every engine with the default walk, every walk with two
+            // engines (the pool and pprocess's shape).
+            if e > 0 && w > 0 && e != 2 && e != 4 {
+                continue;
+            }
+            let mut args = vec![root_arg];
+            args.extend_from_slice(engine);
+            args.extend_from_slice(walk);
+            args.push("--json");
+            let (paths, index) = reference(root, &walk_options(&args));
+            let (stdout, stderr) = run_status(&args, &input(&patterns), 1);
+            check_answers(&stdout, &index, &patterns);
+            // Each unreadable file reported once; binary and invalid UTF-8
+            // counted, not reported one by one.
+            let reported: Vec<&str> = stderr
+                .lines()
+                .filter(|l| !l.contains("indexed ") && !l.contains("warning"))
+                .collect();
+            let depth_one = walk.contains(&"1");
+            let unreadable = UNREADABLE;
+            assert_eq!(reported.len(), unreadable, "{args:?}: {stderr}");
+            for name in ["fifo", "dangling", "eio.txt"] {
+                let line = reported
+                    .iter()
+                    .find(|l| l.contains(&*root.join(name).to_string_lossy()))
+                    .unwrap_or_else(|| panic!("{name} not reported: {stderr}"));
+                assert!(line.starts_with("start_indexer: "), "{line}");
+            }
+            assert!(
+                reported.iter().any(|l| l.contains("Input/output error")),
+                "{stderr}"
+            );
+            let summary = stderr.lines().find(|l| l.contains("indexed ")).unwrap();
+            // Text files: all listed but the binary one and the EIO link.
+            let text_files = paths.len() - 2;
+            assert!(
+                summary.contains(&format!("indexed {text_files} files"))
+                    && summary.contains("1 binary skipped")
+                    && summary.contains(&format!("{unreadable} unreadable"))
+                    && summary.contains("1 with invalid UTF-8")
+                    && summary.contains(&format!("{} entries", index.entries())),
+                "{args:?}: {summary} ({} paths, depth one: {depth_one})",
+                paths.len()
+            );
+            assert!(!stdout.contains("Pattern:"), "prompt on stdout: {stdout}");
+            runs += 1;
         }
-        let (stdout, stderr) = run_ok(&args, &input(&patterns));
-        check_answers(&stdout, &index, &patterns);
-        assert_eq!(paths.len(), 34);
-        let reused = if reuse { ", reused" } else { "" };
-        let plural = if children == 1 { "child" } else { "children" };
-        assert!(
-            stderr.contains(&format!(
-                "{children} {plural} (window {window}, slice {slice}{reused})"
-            )),
-            "{stderr}"
-        );
     }
+    assert_eq!(runs, 3 * walks.len() + engines.len() - 3);
 }
 
 #[test]
-fn positional_form_works() {
+fn pprocess_shape_reports_its_children() {
     let dir = tempfile::tempdir().unwrap();
-    make_corpus(dir.path());
-    let (_, index) = reference(dir.path(), false);
+    make_corpus(dir.path(), false);
+    let (paths, index) = reference(dir.path(), &WalkOptions::default());
     let root = dir.path().to_str().unwrap();
-    let (stdout, stderr) = run_ok(&[root, "2", "1", "0.01", "--json"], &input(PATTERNS));
+    let (stdout, stderr) = run_status(&[root, "2", "1", "0.001", "--json"], &input(PATTERNS), 0);
     check_answers(&stdout, &index, PATTERNS);
     assert!(
-        stderr.contains("7 children (window 2, slice 1)"),
+        stderr.contains(&format!("{} children (window 2, slice 1)", paths.len())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{} distinct words", index.words())),
         "{stderr}"
     );
     // A pprocess user's command line, --noprompt at the end.
-    let (stdout, _) = run_ok(&[root, "3", "2", "0", "--noprompt"], "");
+    let (stdout, _) = run_status(&[root, "3", "2", "0", "--noprompt"], "", 0);
     assert_eq!(stdout, "");
+    let (_, stderr) = run_status(&[root, "--reuse", "--noprompt"], "", 0);
+    // 12 files in slices of 5: 3 slices, so 3 of the window's 4 workers.
+    assert!(
+        stderr.contains("3 children (window 4, slice 5, reused)"),
+        "{stderr}"
+    );
 }
 
 #[test]
-fn prompt_and_answers_for_people() {
+fn piped_input_gets_answers_without_prompts() {
     let dir = tempfile::tempdir().unwrap();
-    make_corpus(dir.path());
+    make_corpus(dir.path(), false);
     let root = dir.path();
-    let (stdout, _) = run_ok(&[root.to_str().unwrap()], "alph\nnothing-here\n");
+    let (stdout, stderr) = run_status(&[root.to_str().unwrap()], "alph\nnothing-here\n", 0);
     let path = |name: &str| root.join(name).display().to_string();
     let expected = format!(
-        "Pattern: 2 words begin with \"alph\":\n  alpha     {}, {}, {}\n  alphabet  {}\n\
-         Pattern: no word begins with \"nothing-here\"\nPattern: ",
-        path("digits.txt"),
-        path("latin1.txt"),
-        path("one.txt"),
+        "2 words begin with \"alph\":\n  alpha     {}\n  alphabet  {}\n\
+         no word begins with \"nothing-here\"\n",
+        [
+            "digits.txt",
+            "huge.txt",
+            "late-nul.txt",
+            "latin1.txt",
+            "one.txt",
+            "only-dirs/a/b/nested.txt",
+            "sub/deep.txt",
+        ]
+        .map(path)
+        .join(", "),
         path("one.txt"),
     );
     assert_eq!(stdout, expected);
+    // Standard error: the summary only (no progress off a terminal).
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("start_indexer: indexed 12 files"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn quiet_prints_nothing_but_keeps_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    make_corpus(dir.path(), true);
+    let (stdout, stderr) = run_status(&[dir.path().to_str().unwrap(), "-q"], "alpha\n", 1);
+    assert_eq!(stderr, "");
+    assert!(
+        stdout.starts_with("2 words begin with \"alpha\""),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn noprompt_indexes_and_exits() {
     let dir = tempfile::tempdir().unwrap();
-    make_corpus(dir.path());
-    let (stdout, stderr) = run_ok(&[dir.path().to_str().unwrap(), "--noprompt"], "alpha\n");
+    make_corpus(dir.path(), false);
+    let (stdout, stderr) = run_status(&[dir.path().to_str().unwrap(), "--noprompt"], "alpha\n", 0);
     assert_eq!(stdout, "");
-    assert!(
-        stderr.lines().last().unwrap().contains("indexed 7 files"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("indexed 12 files"), "{stderr}");
 }
 
 #[test]
-fn empty_directory_works() {
+fn empty_directories_are_not_silent() {
     let dir = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = run_ok(&[dir.path().to_str().unwrap(), "--json"], "a\n\n");
+    let (stdout, stderr) = run_status(&[dir.path().to_str().unwrap(), "--json"], "a\n\n", 0);
     assert_eq!(
         stdout,
         "{\"pattern\":\"a\",\"matches\":{}}\n{\"pattern\":\"\",\"matches\":{}}\n"
     );
     assert!(stderr.contains("indexed 0 files"), "{stderr}");
-    assert!(stderr.contains("0 children"), "{stderr}");
+    assert!(
+        stderr.contains("warning: no text file to index"),
+        "{stderr}"
+    );
+    // A directory of only subdirectories is indexed through them.
+    fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    fs::write(dir.path().join("a/b/deep.txt"), "found").unwrap();
+    let (stdout, stderr) = run_status(&[dir.path().to_str().unwrap()], "found\n", 0);
+    assert!(
+        stdout.starts_with("1 word begins with \"found\""),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let (_, stderr) = run_status(&[dir.path().to_str().unwrap(), "--max-depth", "1"], "", 0);
+    assert!(
+        stderr.contains("warning: no text file") && stderr.contains("--max-depth"),
+        "{stderr}"
+    );
 }
 
 #[test]
-fn missing_directory_is_a_usage_error() {
+fn usage_errors_exit_2_and_name_what_failed() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir");
-    let output = run(&[missing.to_str().unwrap()], "alpha\n");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = text(&output.stderr);
-    assert!(stderr.contains("no such directory"), "{stderr}");
-    assert!(stderr.contains(&*missing.to_string_lossy()), "{stderr}");
-    assert_eq!(text(&output.stdout), "");
-}
-
-#[test]
-fn a_file_is_not_a_directory() {
-    let dir = tempfile::tempdir().unwrap();
+    let (stdout, stderr) = run_status(&[missing.to_str().unwrap()], "alpha\n", 2);
+    assert_eq!(
+        stderr,
+        format!("start_indexer: {}: no such directory\n", missing.display())
+    );
+    assert_eq!(stdout, "");
     let file = dir.path().join("file.txt");
     fs::write(&file, "alpha").unwrap();
-    let output = run(&[file.to_str().unwrap(), "--noprompt"], "");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = text(&output.stderr);
+    let (_, stderr) = run_status(&[file.to_str().unwrap(), "--noprompt"], "", 2);
     assert!(stderr.contains("not a directory"), "{stderr}");
+    for args in [
+        &["--window", "0"][..],
+        &[".", "x"],
+        &["--nope"],
+        &["-j", "0"],
+    ] {
+        let (_, stderr) = run_status(args, "", 2);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+    let (stdout, _) = run_status(&["--help"], "", 0);
+    assert!(
+        stdout.contains("--no-ignore") && stdout.contains("Exit status: 0"),
+        "{stdout}"
+    );
 }
 
 #[test]
-fn bad_arguments_are_usage_errors() {
-    for args in [&["--window", "0"][..], &[".", "x"], &["--nope"]] {
-        let output = run(args, "");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    make_corpus(dir.path(), false);
+    for args in [&[][..], &["--json"], &["--window", "2"]] {
+        let mut child = Command::new(EXE)
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Every word, many times: far more than a pipe holds.
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            for _ in 0..50 {
+                if stdin.write_all(b"\n").is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        drop(stdout);
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     }
-    let output = run(&["--help"], "");
-    assert!(output.status.success());
-    assert!(text(&output.stdout).contains("--recursive"));
 }
 
 #[test]
 fn default_corpus_is_the_embedded_documentation() {
-    let (stdout, stderr) = run_ok(&["--json"], "pprocess\npmap\n");
-    let lines: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
-    let files = lines[0]["matches"]["pprocess"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no pprocess in {stdout}"));
-    assert!(files.contains(&Value::from("docs/tutorial.md")), "{stdout}");
-    assert!(
-        lines[1]["matches"]
-            .as_object()
-            .unwrap()
-            .contains_key("pmap")
-    );
-    assert!(stderr.contains("indexed "), "{stderr}");
-}
-
-#[test]
-fn unreadable_files_are_reported_and_skipped() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    make_corpus(root);
-    let locked = root.join("locked.txt");
-    fs::write(&locked, "secret alpha").unwrap();
-    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-    if fs::read(&locked).is_ok() {
-        // Running as root: permissions do not stop reads. The library test
-        // below covers read failures.
-        return;
-    }
-    let (_, index) = reference(root, false);
-    let (stdout, stderr) = run_ok(&[root.to_str().unwrap(), "--json"], &input(PATTERNS));
-    check_answers(&stdout, &index, PATTERNS);
-    assert!(
-        stderr.contains(&format!("skipped {}", locked.display())),
-        "{stderr}"
-    );
-    assert!(stderr.contains("1 skipped"), "{stderr}");
-}
-
-/// Reads documents, but panics on one named `panic` and kills the process
-/// on one named `abort`, and fails to read one named `unreadable`.
-fn failing_reader(doc: &Document) -> io::Result<(Cow<'_, str>, bool)> {
-    match doc.name.as_str() {
-        "panic" => panic!("the parser choked"),
-        "abort" => std::process::abort(),
-        "unreadable" => Err(io::Error::new(io::ErrorKind::PermissionDenied, "no access")),
-        _ => doc.read(),
-    }
-}
-
-#[test]
-fn a_dying_child_loses_only_its_unreported_files() {
-    for reuse in [false, true] {
-        dying_children(reuse);
-    }
-}
-
-fn dying_children(reuse: bool) {
-    #[rustfmt::skip]
-    let names = [
-        "a", "b", "panic", "c",      // slice 0: a, b reported before the panic
-        "d", "unreadable", "e", "f", // slice 1: all reported
-        "g", "abort", "h", "i",      // slice 2: g reported, then killed
-        "j", "k",                    // slice 3
-    ];
-    let docs: Vec<Document> = names
-        .iter()
-        .map(|name| Document::text(*name, format!("word{name} common")))
-        .collect();
-    let mut events = Vec::new();
-    let options = Options {
-        window: 2,
-        slice: 4,
-        delay: None,
-        reuse,
-    };
-    let indexed = index_parallel_with(docs, &options, failing_reader, |event, progress| {
-        let name = match event {
-            Event::Indexed { name, .. } | Event::Failed { name, .. } => name.to_string(),
-        };
-        events.push((name, *progress));
-    })
-    .unwrap();
-
-    let failed: Vec<(&str, &str)> = indexed
-        .failed
-        .iter()
-        .map(|f| (f.name.as_str(), f.error.as_str()))
-        .collect();
-    let mut failed_names: Vec<&str> = failed.iter().map(|f| f.0).collect();
-    failed_names.sort_unstable();
-    assert_eq!(
-        failed_names,
-        ["abort", "c", "h", "i", "panic", "unreadable"],
-        "reuse: {reuse}"
-    );
-    for (name, error) in &failed {
-        match *name {
-            "panic" | "c" => assert!(error.contains("the parser choked"), "{name}: {error}"),
-            "unreadable" => assert_eq!(*error, "no access"),
-            _ => assert!(error.contains("signal"), "{name}: {error}"),
-        }
-    }
-    let common = indexed.index.search("common");
-    assert_eq!(common[0].files, ["a", "b", "d", "e", "f", "g", "j", "k"]);
-    assert_eq!(indexed.index.files().len(), names.len());
-    if reuse {
-        // Two workers, and a replacement for each death while slices
-        // remained.
-        assert!((2..=4).contains(&indexed.children), "{}", indexed.children);
-    } else {
-        assert_eq!(indexed.children, 4);
-    }
-
-    // Every document was settled once, and progress counted up to all.
-    assert_eq!(events.len(), names.len());
-    let mut seen: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
-    seen.sort_unstable();
-    let mut all = names.to_vec();
-    all.sort_unstable();
-    assert_eq!(seen, all);
-    for (i, (_, progress)) in events.iter().enumerate() {
-        assert_eq!(progress.done, i + 1);
-        assert_eq!(progress.total, names.len());
-    }
-    let last: &Progress = &events.last().unwrap().1;
-    assert_eq!(last.entries, indexed.index.entries());
-}
-
-#[test]
-fn parallel_index_equals_sequential_index() {
-    let dir = tempfile::tempdir().unwrap();
-    make_corpus(dir.path());
-    let paths = list_files(dir.path(), true).unwrap();
-    let sequential = index_sequential(&paths);
-    for (window, slice, reuse) in [
-        (1, 1, false),
-        (3, 2, false),
-        (16, 100, false),
-        (1, 1, true),
-        (2, 3, true),
-        (16, 1, true),
-    ] {
-        let options = Options {
-            window,
-            slice,
-            delay: Some(Duration::from_millis(1)),
-            reuse,
-        };
-        let docs = pprocess_examples::indexer::parallel::documents(paths.clone());
-        let indexed = index_parallel(docs, &options, |_, _| {}).unwrap();
-        assert_eq!(indexed.index.files(), sequential.files());
-        assert_eq!(indexed.index.search(""), sequential.search(""));
-        assert_eq!(indexed.index.entries(), sequential.entries());
-        assert!(indexed.failed.is_empty());
-        assert_eq!(
-            indexed.lossy,
-            [dir.path().join("latin1.txt").display().to_string()]
+    for args in [&["--json"][..], &["--json", "--window", "2"]] {
+        let (stdout, stderr) = run_status(args, "pprocess\npmap\n", 0);
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        let files = lines[0]["matches"]["pprocess"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no pprocess in {stdout}"));
+        assert!(files.contains(&Value::from("docs/tutorial.md")), "{stdout}");
+        assert!(
+            lines[1]["matches"]
+                .as_object()
+                .unwrap()
+                .contains_key("pmap")
         );
+        assert!(stderr.contains("indexed "), "{stderr}");
     }
-}
-
-#[test]
-fn files_are_merged_as_they_arrive() {
-    // One child parses four files, sleeping after each: if the parent
-    // merged at the end, every event would come at once.
-    let docs: Vec<Document> = (0..4)
-        .map(|i| Document::text(format!("f{i}"), format!("w{i}")))
-        .collect();
-    let options = Options {
-        window: 1,
-        slice: 4,
-        delay: Some(Duration::from_millis(150)),
-        reuse: false,
-    };
-    let mut times = Vec::new();
-    let indexed = index_parallel(docs, &options, |_, progress| {
-        times.push((std::time::Instant::now(), progress.words));
-    })
-    .unwrap();
-    assert_eq!(indexed.index.words(), 4);
-    let words: Vec<usize> = times.iter().map(|t| t.1).collect();
-    assert_eq!(words, [1, 2, 3, 4]);
-    let spread = times[3].0 - times[0].0;
-    assert!(spread >= Duration::from_millis(400), "{spread:?}");
 }

@@ -1,43 +1,50 @@
-//! The `start_indexer` program: arguments, progress, the prompt and the
-//! answers.
+//! The `start_indexer` program: arguments, progress, the summary and the
+//! exit status.
 //!
 //! The program indexes a directory (or, without one, this project's
-//! embedded documentation) with [`index_parallel`], then answers one
-//! pattern per line of standard input with every indexed word beginning
-//! with it and the files containing each word. [`main`] is the whole
-//! program; the rest is its pure parts.
+//! embedded documentation), by default with a [`Pool`] of forked workers
+//! holding the index in shards, or in pprocess's shape (a child per slice
+//! of files, merged in the parent: [`index_parallel`]) when a window, a
+//! slice or `--reuse` is given. Then it answers one pattern per line of
+//! standard input (see [`prompt`]). [`main`] is the whole
+//! program.
 
-use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::parallel::{Document, Event, Indexed, Options, Progress, documents, index_parallel};
-use super::{Index, Match, embedded, list_files};
+use super::answer::Matches;
+use super::parallel::{self, Options, index_parallel};
+use super::pool::{self, Files, Pool, PoolOptions};
+use super::{Index, WalkOptions, embedded, list_files, prompt};
+
+pub use super::answer::{format_answer, format_json};
 
 /// The program's name in messages.
-const NAME: &str = "start_indexer";
+pub const NAME: &str = "start_indexer";
 
-/// Exit status of bad input (a missing directory, bad arguments), as clap
-/// uses for usage errors.
+/// Exit status when some files could not be read.
+pub const EXIT_UNREADABLE: u8 = 1;
+
+/// Exit status of a usage error (bad arguments, a directory that is not
+/// one), as clap uses.
 pub const EXIT_USAGE: u8 = 2;
 
-/// Indexes text files in parallel child processes, then answers searches:
-/// each pattern read from standard input (one per line) gives every indexed
-/// word beginning with it, with the files that contain the word.
+/// Indexes the text files of a directory in parallel worker processes,
+/// then answers searches: each pattern read from standard input (one per
+/// line) gives every indexed word beginning with it, with the files that
+/// contain the word.
 ///
 /// pprocess's form `start_indexer DIR WINDOW SLICE DELAY` works too.
 #[derive(Debug, Clone, PartialEq, Parser)]
 #[command(name = "start_indexer", version, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Directory of text files to index [default: this project's
+    /// Directory to index, recursively [default: this project's
     /// documentation, embedded in the program].
     pub dir: Option<PathBuf>,
 
@@ -53,18 +60,46 @@ pub struct Args {
     #[arg(value_name = "DELAY", conflicts_with = "delay", value_parser = parse_delay)]
     pub delay_arg: Option<Duration>,
 
-    /// Run at most N children at once [default: 4].
+    /// Worker processes [default: the number of cores].
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_positive)]
+    pub workers: Option<usize>,
+
+    /// pprocess's shape: at most N children at once, a child per slice
+    /// [default: 4 with --slice or --reuse].
     #[arg(short, long, value_name = "N", value_parser = parse_positive)]
     pub window: Option<usize>,
 
-    /// Give each child N files [default: 5].
+    /// pprocess's shape: give each child N files [default: 5 with --window
+    /// or --reuse].
     #[arg(short, long, value_name = "N", value_parser = parse_positive)]
     pub slice: Option<usize>,
 
-    /// Sleep SECS seconds after each file in the children, to simulate heavy
+    /// Sleep SECS seconds after each file in the workers, to simulate heavy
     /// work.
     #[arg(short, long, value_name = "SECS", value_parser = parse_delay)]
     pub delay: Option<Duration>,
+
+    /// pprocess's shape with the window's children forked once, each given
+    /// slice after slice.
+    #[arg(long)]
+    pub reuse: bool,
+
+    /// Index hidden files and directories too (`.git` stays skipped).
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Do not respect `.gitignore`, `.ignore` and git's exclude files.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Descend at most N directories (1: the directory's own files).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    pub max_depth: Option<usize>,
+
+    /// Accepted for compatibility: directories are always indexed
+    /// recursively (see --max-depth).
+    #[arg(short, long, hide = true)]
+    pub recursive: bool,
 
     /// Index, print the summary and exit, without reading patterns.
     #[arg(long)]
@@ -75,24 +110,24 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// Index the files of subdirectories too.
+    /// Print neither progress, nor unreadable files, nor the summary.
     #[arg(short, long)]
-    pub recursive: bool,
-
-    /// Fork the window's children once and give each slice after slice,
-    /// rather than a child per slice (faster on large directories).
-    #[arg(long)]
-    pub reuse: bool,
+    pub quiet: bool,
 }
 
 const AFTER_HELP: &str = "\
-Without --noprompt, the program prints `Pattern: ` and answers each line of
-standard input until its end. An empty line lists every word. Progress and
-the summary go to standard error; with --json standard output holds nothing
-but the answers.
+Files are found as ripgrep finds them: recursively, skipping hidden files,
+.git and what .gitignore and .ignore files exclude. Binary files (a NUL byte
+in the first 8 KiB) are skipped and counted.
 
-Exit status: 0 on success (files that cannot be read are reported and
-skipped), 2 if DIR is not a directory or an argument is wrong.";
+When standard input is a terminal, the program prompts `Pattern: ` with line
+editing and history; otherwise it reads one pattern per line and standard
+output holds nothing but the answers. An empty line lists every word.
+Progress (on a terminal), unreadable files and the summary go to standard
+error.
+
+Exit status: 0 if all went well, 1 if some files could not be read, 2 for a
+usage error or a DIR that is not a directory.";
 
 /// A positive integer.
 fn parse_positive(s: &str) -> Result<usize, String> {
@@ -109,182 +144,157 @@ fn parse_delay(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| "must be a number of seconds, 0 or more".into())
 }
 
+/// How the work is shared out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Engine {
+    /// The default: a pool of workers holding shards.
+    Pool(PoolOptions),
+    /// pprocess's shape: children per slice (or reused), merged in the
+    /// parent.
+    Slices(Options),
+}
+
 impl Args {
-    /// The work sharing the arguments ask for, positional or not, with
-    /// pprocess's defaults for what they leave out.
-    pub fn options(&self) -> Options {
-        let default = Options::default();
-        Options {
-            window: self.window.or(self.window_arg).unwrap_or(default.window),
-            slice: self.slice.or(self.slice_arg).unwrap_or(default.slice),
-            delay: self
-                .delay
-                .or(self.delay_arg)
-                .filter(|d| !d.is_zero())
-                .or(default.delay),
-            reuse: self.reuse,
+    /// The engine the arguments ask for: pprocess's shape if a window, a
+    /// slice or `--reuse` is given (with pprocess's defaults for what is
+    /// left out), the pool otherwise.
+    pub fn engine(&self) -> Engine {
+        let window = self.window.or(self.window_arg);
+        let slice = self.slice.or(self.slice_arg);
+        let delay = self.delay.or(self.delay_arg).filter(|d| !d.is_zero());
+        if window.is_some() || slice.is_some() || self.reuse {
+            let default = Options::default();
+            Engine::Slices(Options {
+                window: window.unwrap_or(default.window),
+                slice: slice.unwrap_or(default.slice),
+                delay,
+                reuse: self.reuse,
+            })
+        } else {
+            let mut options = PoolOptions::default();
+            if let Some(workers) = self.workers {
+                options.workers = workers;
+            }
+            options.delay = delay;
+            Engine::Pool(options)
+        }
+    }
+
+    /// What the walk finds.
+    pub fn walk_options(&self) -> WalkOptions {
+        WalkOptions {
+            hidden: self.hidden,
+            no_ignore: self.no_ignore,
+            max_depth: self.max_depth,
         }
     }
 }
 
-/// Why the documents could not be listed.
+/// Why the directory cannot be indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadDir(pub String);
 
-/// The documents to index: the files of `dir` (see [`list_files`]), or the
-/// embedded documentation when there is no `dir`.
+/// Checks that `dir` is a directory.
 ///
 /// # Errors
 ///
 /// A message saying that `dir` does not exist, is not a directory, or
-/// cannot be listed.
-pub fn collect_documents(dir: Option<&Path>, recursive: bool) -> Result<Vec<Document>, BadDir> {
-    let Some(dir) = dir else {
-        return Ok(embedded::documents());
-    };
+/// cannot be looked at.
+pub fn check_dir(dir: &Path) -> Result<(), BadDir> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(BadDir(format!("{}: no such directory", dir.display())));
+            Err(BadDir(format!("{}: no such directory", dir.display())))
         }
-        Err(e) => return Err(BadDir(format!("{}: {e}", dir.display()))),
-        Ok(m) if !m.is_dir() => {
-            return Err(BadDir(format!("{}: not a directory", dir.display())));
-        }
-        Ok(_) => {}
+        Err(e) => Err(BadDir(format!("{}: {e}", dir.display()))),
+        Ok(m) if !m.is_dir() => Err(BadDir(format!("{}: not a directory", dir.display()))),
+        Ok(_) => Ok(()),
     }
-    let paths = list_files(dir, recursive).map_err(|e| BadDir(e.to_string()))?;
-    Ok(documents(paths))
 }
 
-/// The answer to `pattern` for people: a count, then one line per word with
-/// its files, words aligned.
-///
-/// ```
-/// use pprocess_examples::indexer::{Match, cli::format_answer};
-/// let found = [
-///     Match { word: "cat".into(), files: vec!["a.txt".into(), "b.txt".into()] },
-///     Match { word: "catalog".into(), files: vec!["b.txt".into()] },
-/// ];
-/// assert_eq!(
-///     format_answer("cat", &found),
-///     "2 words begin with \"cat\":\n  cat      a.txt, b.txt\n  catalog  b.txt\n"
-/// );
-/// assert_eq!(format_answer("dog", &[]), "no word begins with \"dog\"\n");
-/// ```
-pub fn format_answer(pattern: &str, found: &[Match]) -> String {
-    let mut out = String::new();
-    match found.len() {
-        0 => {
-            let _ = writeln!(out, "no word begins with \"{pattern}\"");
-            return out;
-        }
-        1 => {
-            let _ = writeln!(out, "1 word begins with \"{pattern}\":");
-        }
-        n => {
-            let _ = writeln!(out, "{n} words begin with \"{pattern}\":");
-        }
-    }
-    let width = found
-        .iter()
-        .map(|m| m.word.chars().count())
-        .max()
-        .unwrap_or(0);
-    for m in found {
-        let pad = width - m.word.chars().count();
-        let _ = writeln!(
-            out,
-            "  {}{:pad$}  {}",
-            m.word,
-            "",
-            m.files.join(", "),
-            pad = pad
-        );
-    }
-    out
-}
-
-/// The answer to `pattern` as one line of JSON (newline included):
-/// `{"pattern": P, "matches": {WORD: [FILE, ...]}}`, words in the order of
-/// `found` (sorted, as [`Index::search`] gives them).
-///
-/// ```
-/// use pprocess_examples::indexer::{Match, cli::format_json};
-/// let found = [Match { word: "cat".into(), files: vec!["a.txt".into()] }];
-/// assert_eq!(
-///     format_json("ca", &found),
-///     "{\"pattern\":\"ca\",\"matches\":{\"cat\":[\"a.txt\"]}}\n"
-/// );
-/// ```
-pub fn format_json(pattern: &str, found: &[Match]) -> String {
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        pattern: &'a str,
-        matches: Matches<'a>,
-    }
-    struct Matches<'a>(&'a [Match]);
-    impl Serialize for Matches<'_> {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(self.0.len()))?;
-            for m in self.0 {
-                map.serialize_entry(&m.word, &m.files)?;
-            }
-            map.end()
-        }
-    }
-    let mut line = serde_json::to_string(&Answer {
-        pattern,
-        matches: Matches(found),
-    })
-    .expect("strings always serialize");
-    line.push('\n');
-    line
+/// What indexing found, whichever the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Text files indexed.
+    pub files: usize,
+    /// Binary files skipped.
+    pub binary: usize,
+    /// Files with invalid UTF-8.
+    pub lossy: usize,
+    /// What could not be indexed.
+    pub unreadable: usize,
+    /// Bytes read (when known).
+    pub bytes: Option<u64>,
+    /// Distinct words (pprocess's shape only: the pool does not merge).
+    pub words: Option<usize>,
+    /// Distinct (word, file) entries.
+    pub entries: u64,
+    /// Processes forked.
+    pub processes: usize,
+    /// The time indexing took.
+    pub elapsed: Duration,
 }
 
 /// The summary printed on standard error after indexing.
 ///
 /// ```
 /// use std::time::Duration;
-/// use pprocess_examples::indexer::cli::summary;
-/// use pprocess_examples::indexer::parallel::{Indexed, Options};
-/// use pprocess_examples::indexer::Index;
-/// let indexed = Indexed {
-///     index: Index::new(),
-///     failed: Vec::new(),
-///     lossy: Vec::new(),
-///     children: 0,
-///     elapsed: Duration::from_millis(1500),
+/// use pprocess_examples::indexer::cli::{Engine, Report, summary};
+/// use pprocess_examples::indexer::parallel::Options;
+/// let report = Report {
+///     files: 3, binary: 1, lossy: 0, unreadable: 2, bytes: Some(2_500_000),
+///     words: None, entries: 40, processes: 2, elapsed: Duration::from_millis(1500),
 /// };
+/// let pool = Engine::Pool(Default::default());
 /// assert_eq!(
-///     summary(&indexed, &Options::default()),
-///     "indexed 0 files in 1.50 s: 0 distinct words, 0 entries; 0 children (window 4, slice 5)"
+///     summary(&report, &pool),
+///     "indexed 3 files (1 binary skipped, 2 unreadable) in 1.50 s: 2.5 MB, 40 entries; 2 workers"
 /// );
 /// ```
-pub fn summary(indexed: &Indexed, options: &Options) -> String {
-    let files = indexed.index.files().len();
+pub fn summary(report: &Report, engine: &Engine) -> String {
     let mut notes = Vec::new();
-    if !indexed.failed.is_empty() {
-        notes.push(format!("{} skipped", indexed.failed.len()));
+    if report.binary > 0 {
+        notes.push(format!("{} binary skipped", report.binary));
     }
-    if !indexed.lossy.is_empty() {
-        notes.push(format!("{} with invalid UTF-8", indexed.lossy.len()));
+    if report.unreadable > 0 {
+        notes.push(format!("{} unreadable", report.unreadable));
+    }
+    if report.lossy > 0 {
+        notes.push(format!("{} with invalid UTF-8", report.lossy));
     }
     let notes = if notes.is_empty() {
         String::new()
     } else {
         format!(" ({})", notes.join(", "))
     };
+    let mut what = Vec::new();
+    if let Some(bytes) = report.bytes {
+        what.push(format!("{:.1} MB", bytes as f64 / 1e6));
+    }
+    if let Some(words) = report.words {
+        what.push(format!("{words} distinct words"));
+    }
+    what.push(format!("{} entries", report.entries));
+    let how = match engine {
+        Engine::Pool(_) => format!(
+            "{} {}",
+            report.processes,
+            plural(report.processes, "worker", "workers")
+        ),
+        Engine::Slices(options) => format!(
+            "{} {} (window {}, slice {}{})",
+            report.processes,
+            plural(report.processes, "child", "children"),
+            options.window,
+            options.slice,
+            if options.reuse { ", reused" } else { "" },
+        ),
+    };
     format!(
-        "indexed {files} {}{notes} in {:.2} s: {} distinct words, {} entries; {} {} (window {}, slice {}{})",
-        plural(files, "file", "files"),
-        indexed.elapsed.as_secs_f64(),
-        indexed.index.words(),
-        indexed.index.entries(),
-        indexed.children,
-        plural(indexed.children, "child", "children"),
-        options.window,
-        options.slice,
-        if options.reuse { ", reused" } else { "" },
+        "indexed {} {}{notes} in {:.2} s: {}; {how}",
+        report.files,
+        plural(report.files, "file", "files"),
+        report.elapsed.as_secs_f64(),
+        what.join(", "),
     )
 }
 
@@ -292,109 +302,211 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
-/// The progress bar: on standard error when it is a terminal, hidden
-/// otherwise.
-fn progress_bar(total: usize) -> ProgressBar {
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// Progress on standard error when it is a terminal (and not `quiet`).
+struct Bar {
+    bar: ProgressBar,
+    started: Instant,
+}
+
+impl Bar {
+    fn new(quiet: bool) -> Self {
+        let bar = if quiet || !io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{elapsed_precise} {pos}/{len} files, {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        };
+        Bar {
+            bar,
+            started: Instant::now(),
+        }
     }
-    let bar = ProgressBar::new(total as u64);
-    let style =
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} files, {msg}")
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message("0 words");
-    bar
+
+    /// Shows `done` of `found` files, `bytes` and `words` read; an ETA once
+    /// `found` is the total.
+    fn show(&self, done: usize, found: usize, total_known: bool, bytes: u64, words: u64) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let eta = if total_known && done > 0 {
+            let left = secs * (found - done.min(found)) as f64 / done as f64;
+            format!(", ETA {left:.0} s")
+        } else {
+            String::new()
+        };
+        self.bar.set_length(found as u64);
+        self.bar.set_position(done as u64);
+        self.bar.set_message(format!(
+            "{:.1} MB, {words} words, {:.1} MB/s{eta}",
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs
+        ));
+    }
+
+    /// Prints a line above the bar.
+    fn println(&self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The index, whichever the engine.
+enum Indexed {
+    Pool(Pool),
+    Index(Index),
+}
+
+impl Indexed {
+    fn matches(&mut self) -> &mut dyn Matches {
+        match self {
+            Indexed::Pool(pool) => pool,
+            Indexed::Index(index) => index,
+        }
+    }
+}
+
+/// Indexes with the pool.
+fn run_pool(
+    args: &Args,
+    options: &PoolOptions,
+    bar: &Bar,
+) -> pprocess_exchange::Result<(Indexed, Report)> {
+    let files = match &args.dir {
+        Some(dir) => Files::Walk {
+            dir: dir.clone(),
+            options: args.walk_options(),
+        },
+        None => Files::Embedded,
+    };
+    let quiet = args.quiet;
+    let (pool, summary) = Pool::index(files, options, |event| match event {
+        pool::Event::Failed { name, error } => {
+            if !quiet {
+                bar.println(&format!("{NAME}: {name}: {error}"));
+            }
+        }
+        pool::Event::Progress(p) => bar.show(p.done, p.found, p.walk_done, p.bytes, p.words),
+    })?;
+    let report = Report {
+        files: summary.files,
+        binary: summary.binary,
+        lossy: summary.lossy,
+        unreadable: summary.failed.len(),
+        bytes: Some(summary.bytes),
+        words: None,
+        entries: summary.entries,
+        processes: summary.workers,
+        elapsed: summary.elapsed,
+    };
+    Ok((Indexed::Pool(pool), report))
+}
+
+/// Indexes in pprocess's shape.
+fn run_slices(
+    args: &Args,
+    options: &Options,
+    bar: &Bar,
+) -> pprocess_exchange::Result<(Indexed, Report)> {
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    let docs = match &args.dir {
+        Some(dir) => {
+            let (paths, found) = list_files(dir, &args.walk_options());
+            problems = found;
+            parallel::documents(paths)
+        }
+        None => embedded::documents(),
+    };
+    let quiet = args.quiet;
+    let report_line = |line: String| {
+        if !quiet {
+            bar.println(&line);
+        }
+    };
+    for problem in &problems {
+        report_line(format!("{NAME}: {}: {}", problem.path, problem.error));
+    }
+    let total = docs.len();
+    let indexed = index_parallel(docs, options, |event, progress| {
+        if let parallel::Event::Failed { name, error } = *event {
+            report_line(format!("{NAME}: {name}: {error}"));
+        }
+        bar.show(progress.done, total, true, 0, progress.words as u64);
+    })?;
+    let report = Report {
+        files: indexed.index.files().len() - indexed.failed.len() - indexed.binary,
+        binary: indexed.binary,
+        lossy: indexed.lossy.len(),
+        unreadable: indexed.failed.len() + problems.len(),
+        bytes: None,
+        words: Some(indexed.index.words()),
+        entries: indexed.index.entries() as u64,
+        processes: indexed.children,
+        elapsed: started.elapsed(),
+    };
+    Ok((Indexed::Index(indexed.index), report))
 }
 
 /// Runs the program with `args`; returns its exit status.
 pub fn run(args: &Args) -> ExitCode {
-    let options = args.options();
-    let docs = match collect_documents(args.dir.as_deref(), args.recursive) {
-        Ok(docs) => docs,
-        Err(BadDir(message)) => {
+    if let Some(dir) = &args.dir {
+        if let Err(BadDir(message)) = check_dir(dir) {
             eprintln!("{NAME}: {message}");
             return ExitCode::from(EXIT_USAGE);
         }
+    }
+    let engine = args.engine();
+    let bar = Bar::new(args.quiet);
+    let indexed = match &engine {
+        Engine::Pool(options) => run_pool(args, options, &bar),
+        Engine::Slices(options) => run_slices(args, options, &bar),
     };
-    let bar = progress_bar(docs.len());
-    let observe = |event: &Event<'_>, progress: &Progress| {
-        match *event {
-            Event::Indexed {
-                name, lossy: true, ..
-            } => bar.suspend(|| {
-                eprintln!("{NAME}: warning: {name}: invalid UTF-8 replaced");
-            }),
-            Event::Failed { name, error } => bar.suspend(|| {
-                eprintln!("{NAME}: skipped {name}: {error}");
-            }),
-            Event::Indexed { .. } => {}
-        }
-        let rate = progress.done as f64 / bar.elapsed().as_secs_f64().max(1e-3);
-        bar.set_message(format!("{} words, {rate:.0} files/s", progress.words));
-        bar.set_position(progress.done as u64);
-    };
-    let indexed = match index_parallel(docs, &options, observe) {
-        Ok(indexed) => indexed,
+    bar.finish();
+    let (mut indexed, report) = match indexed {
+        Ok(done) => done,
         Err(e) => {
-            bar.finish_and_clear();
             eprintln!("{NAME}: cannot index: {e}");
             return ExitCode::FAILURE;
         }
     };
-    bar.finish_and_clear();
-    eprintln!("{NAME}: {}", summary(&indexed, &options));
-    if args.noprompt {
-        return ExitCode::SUCCESS;
+    if !args.quiet {
+        eprintln!("{NAME}: {}", summary(&report, &engine));
+        if report.files == 0 {
+            let dir = args.dir.as_deref().unwrap_or(Path::new("."));
+            eprintln!(
+                "{NAME}: warning: no text file to index in {}{}",
+                dir.display(),
+                if args.max_depth.is_some() {
+                    " (see --max-depth)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
-    match prompt(&indexed.index, args.json) {
-        Ok(()) => ExitCode::SUCCESS,
+    let status = if report.unreadable > 0 {
+        ExitCode::from(EXIT_UNREADABLE)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if args.noprompt {
+        return status;
+    }
+    match prompt::answer_all(indexed.matches(), args.json) {
+        Ok(()) => status,
         // A reader that went away (`start_indexer | head`) ends the run.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => status,
         Err(e) => {
             eprintln!("{NAME}: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Answers each line of standard input until its end.
-fn prompt(index: &Index, json: bool) -> io::Result<()> {
-    let stdin = io::stdin();
-    let interactive = stdin.is_terminal();
-    let mut input = stdin.lock();
-    let mut stdout = io::stdout().lock();
-    let mut line = Vec::new();
-    loop {
-        if !json {
-            stdout.write_all(b"Pattern: ")?;
-            stdout.flush()?;
-        } else if interactive {
-            eprint!("Pattern: ");
-        }
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            if interactive {
-                // End the prompt's line before the shell's.
-                if json {
-                    eprintln!();
-                } else {
-                    stdout.write_all(b"\n")?;
-                }
-            }
-            return stdout.flush();
-        }
-        let text = String::from_utf8_lossy(&line);
-        let pattern = text.trim();
-        let found = index.search(pattern);
-        let answer = if json {
-            format_json(pattern, &found)
-        } else {
-            format_answer(pattern, &found)
-        };
-        stdout.write_all(answer.as_bytes())?;
-        stdout.flush()?;
     }
 }
 
@@ -412,36 +524,64 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_pprocess_defaults() {
+    fn default_is_the_pool() {
         let args = parse(&[]).unwrap();
         assert_eq!(args.dir, None);
-        assert_eq!(args.options(), Options::default());
-        assert!(!args.noprompt && !args.json && !args.recursive);
+        assert_eq!(args.engine(), Engine::Pool(PoolOptions::default()));
+        assert!(!args.noprompt && !args.json && !args.quiet);
+        let four = parse(&["d", "-j", "4", "--delay", "0.5"]).unwrap();
+        match four.engine() {
+            Engine::Pool(options) => {
+                assert_eq!(options.workers, 4);
+                assert_eq!(options.delay, Some(Duration::from_millis(500)));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn options_and_positional_form_agree() {
         let named = parse(&["d", "--window", "2", "--slice", "3", "--delay", "0.5"]).unwrap();
         let positional = parse(&["d", "2", "3", "0.5"]).unwrap();
-        let expected = Options {
+        let expected = Engine::Slices(Options {
             window: 2,
             slice: 3,
             delay: Some(Duration::from_millis(500)),
             reuse: false,
-        };
-        assert_eq!(named.options(), expected);
-        assert_eq!(positional.options(), expected);
+        });
+        assert_eq!(named.engine(), expected);
+        assert_eq!(positional.engine(), expected);
         assert_eq!(positional.dir, Some(PathBuf::from("d")));
         // pprocess's --noprompt may come anywhere.
         let mixed = parse(&["d", "--noprompt", "7"]).unwrap();
         assert!(mixed.noprompt);
-        assert_eq!(mixed.options().window, 7);
-        assert_eq!(mixed.options().slice, 5);
+        assert_eq!(
+            mixed.engine(),
+            Engine::Slices(Options {
+                window: 7,
+                ..Options::default()
+            })
+        );
+        assert_eq!(
+            parse(&["d", "--reuse"]).unwrap().engine(),
+            Engine::Slices(Options {
+                reuse: true,
+                ..Options::default()
+            })
+        );
     }
 
     #[test]
     fn zero_delay_is_no_delay() {
-        assert_eq!(parse(&["d", "1", "1", "0"]).unwrap().options().delay, None);
+        assert_eq!(
+            parse(&["d", "1", "1", "0"]).unwrap().engine(),
+            Engine::Slices(Options {
+                window: 1,
+                slice: 1,
+                delay: None,
+                reuse: false
+            })
+        );
     }
 
     #[test]
@@ -449,6 +589,7 @@ mod tests {
         for args in [
             &["d", "0"][..],
             &["d", "--slice", "0"],
+            &["d", "-j", "0"],
             &["d", "--delay", "-1"],
             &["d", "--delay", "nan"],
             &["d", "--window", "x"],
@@ -462,68 +603,60 @@ mod tests {
     }
 
     #[test]
-    fn help_is_available() {
+    fn help_lists_the_options_and_exit_statuses() {
         let err = parse(&["--help"]).unwrap_err();
         assert_eq!(err.exit_code(), 0);
         let help = err.to_string();
         for word in [
+            "--workers",
             "--window",
             "--slice",
             "--delay",
+            "--reuse",
+            "--hidden",
+            "--no-ignore",
+            "--max-depth",
             "--noprompt",
             "--json",
-            "--recursive",
-            "--reuse",
+            "--quiet",
+            "Exit status: 0",
+            "1 if some files could not be read",
+            "2 for a\nusage error",
         ] {
             assert!(help.contains(word), "{word} missing from help:\n{help}");
         }
-    }
-
-    fn found(pairs: &[(&str, &[&str])]) -> Vec<Match> {
-        pairs
-            .iter()
-            .map(|(word, files)| Match {
-                word: (*word).to_owned(),
-                files: files.iter().map(|f| (*f).to_owned()).collect(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn answers_align_words_by_characters() {
-        let answer = format_answer("", &found(&[("é", &["x"]), ("ab", &["y", "z"])]));
-        assert_eq!(answer, "2 words begin with \"\":\n  é   x\n  ab  y, z\n");
-        let one = format_answer("ab", &found(&[("ab", &["y"])]));
-        assert_eq!(one, "1 word begins with \"ab\":\n  ab  y\n");
-    }
-
-    #[test]
-    fn json_escapes_and_keeps_order() {
-        let line = format_json("\"q", &found(&[("b", &["1", "2"]), ("a", &[])]));
-        assert_eq!(
-            line,
-            "{\"pattern\":\"\\\"q\",\"matches\":{\"b\":[\"1\",\"2\"],\"a\":[]}}\n"
-        );
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(value["pattern"], "\"q");
     }
 
     #[test]
     fn missing_and_non_directories_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing");
-        let BadDir(message) = collect_documents(Some(&missing), false).unwrap_err();
+        let BadDir(message) = check_dir(&missing).unwrap_err();
         assert!(message.ends_with("no such directory"), "{message}");
         let file = dir.path().join("file.txt");
         fs::write(&file, "x").unwrap();
-        let BadDir(message) = collect_documents(Some(&file), false).unwrap_err();
+        let BadDir(message) = check_dir(&file).unwrap_err();
         assert!(message.ends_with("not a directory"), "{message}");
-        assert!(collect_documents(Some(dir.path()), false).unwrap().len() == 1);
+        assert!(check_dir(dir.path()).is_ok());
     }
 
     #[test]
-    fn without_dir_the_embedded_docs_are_indexed() {
-        let docs = collect_documents(None, false).unwrap();
-        assert!(docs.iter().any(|d| d.name == "docs/tutorial.md"));
+    fn summary_of_pprocess_shape() {
+        let report = Report {
+            files: 1,
+            binary: 0,
+            lossy: 1,
+            unreadable: 0,
+            bytes: None,
+            words: Some(7),
+            entries: 7,
+            processes: 1,
+            elapsed: Duration::from_millis(10),
+        };
+        assert_eq!(
+            summary(&report, &Engine::Slices(Options::default())),
+            "indexed 1 file (1 with invalid UTF-8) in 0.01 s: 7 distinct words, 7 entries; \
+             1 child (window 4, slice 5)"
+        );
     }
 }

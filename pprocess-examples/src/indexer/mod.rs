@@ -28,12 +28,18 @@
 //! assert_eq!(found[0].files, ["a.txt"]);
 //! ```
 
+pub mod answer;
 pub mod cli;
 pub mod corpus;
 pub mod embedded;
 pub mod parallel;
+pub mod pool;
+pub mod prompt;
+pub mod scan;
+pub mod shard;
 pub mod tokenize;
 pub mod trie;
+pub mod walk;
 
 use std::collections::HashMap;
 use std::fs;
@@ -44,6 +50,7 @@ use serde::{Deserialize, Serialize};
 
 pub use tokenize::{distinct_words, iter_words, words};
 pub use trie::{FileId, Trie};
+pub use walk::{WalkOptions, list_files};
 
 /// One result of a search: a word and the names of the files containing it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -207,18 +214,23 @@ pub fn file_name_of(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Indexes `paths` one after the other, in this process.
+/// Indexes `paths` one after the other, in this process: the reference
+/// that every other indexer is checked against.
 ///
 /// Each path gets the [`FileId`] equal to its position in `paths` (unless it
 /// repeats an earlier path) and is named by [`file_name_of`]; files are read
-/// with [`read_lossy`]. A file that cannot be read is still listed but
-/// contributes no words; [`try_index_sequential`] stops at it instead.
+/// whole with [`read_lossy`]. A file that cannot be read, or that is binary
+/// (a NUL byte in its first 8 KiB, see [`scan::is_binary`]), is still
+/// listed but contributes no words; [`try_index_sequential`] stops at an
+/// unreadable file instead.
 pub fn index_sequential(paths: &[PathBuf]) -> Index {
     let mut index = Index::new();
     for path in paths {
         let id = index.add_file_name(file_name_of(path));
-        if let Ok((text, _)) = read_lossy(path) {
-            index.add_text(id, &text);
+        if let Ok(bytes) = fs::read(path) {
+            if !scan::is_binary(&bytes) {
+                index.add_text(id, &String::from_utf8_lossy(&bytes));
+            }
         }
     }
     index
@@ -234,8 +246,10 @@ pub fn try_index_sequential(paths: &[PathBuf]) -> io::Result<Index> {
     let mut index = Index::new();
     for path in paths {
         let id = index.add_file_name(file_name_of(path));
-        let (text, _) = read_lossy(path)?;
-        index.add_text(id, &text);
+        let bytes = fs::read(path).map_err(|e| with_path("cannot read", path, e))?;
+        if !scan::is_binary(&bytes) {
+            index.add_text(id, &String::from_utf8_lossy(&bytes));
+        }
     }
     Ok(index)
 }
@@ -252,44 +266,6 @@ pub fn read_lossy(path: &Path) -> io::Result<(String, bool)> {
         Ok(text) => (text, false),
         Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
     })
-}
-
-/// The files of directory `dir`, sorted by path; each path is `dir` joined
-/// with the file's name (and the names of the subdirectories leading to it).
-///
-/// Only regular files are listed, and symbolic links to them; with
-/// `recursive`, subdirectories are descended into, but symbolic links to
-/// directories are not followed (so cycles cannot happen). Broken symbolic
-/// links are skipped.
-///
-/// # Errors
-///
-/// Failure to read a directory, its message naming the directory.
-pub fn list_files(dir: &Path, recursive: bool) -> io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries =
-            fs::read_dir(&dir).map_err(|e| with_path("cannot read directory", &dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| with_path("cannot read directory", &dir, e))?;
-            let path = entry.path();
-            let kind = entry
-                .file_type()
-                .map_err(|e| with_path("cannot stat", &path, e))?;
-            if kind.is_file() {
-                files.push(path);
-            } else if kind.is_dir() {
-                if recursive {
-                    pending.push(path);
-                }
-            } else if kind.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// `e` with a message naming what failed and on which path.
@@ -429,68 +405,12 @@ mod tests {
     }
 
     #[test]
-    fn list_files_flat_and_recursive() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::write(root.join("b.txt"), "b").unwrap();
-        fs::write(root.join("a.txt"), "a").unwrap();
-        fs::create_dir_all(root.join("sub/deeper")).unwrap();
-        fs::write(root.join("sub/c.txt"), "c").unwrap();
-        fs::write(root.join("sub/deeper/d.txt"), "d").unwrap();
-        fs::create_dir(root.join("empty")).unwrap();
-
-        let flat = list_files(root, false).unwrap();
-        assert_eq!(flat, [root.join("a.txt"), root.join("b.txt")]);
-
-        let deep = list_files(root, true).unwrap();
-        assert_eq!(
-            deep,
-            [
-                root.join("a.txt"),
-                root.join("b.txt"),
-                root.join("sub/c.txt"),
-                root.join("sub/deeper/d.txt"),
-            ]
-        );
-
-        let err = list_files(&root.join("missing"), false).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
-        assert!(
-            err.to_string().starts_with("cannot read directory "),
-            "{err}"
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn list_files_follows_file_links_only() {
-        use std::os::unix::fs::symlink;
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::write(root.join("real.txt"), "x").unwrap();
-        fs::create_dir(root.join("sub")).unwrap();
-        fs::write(root.join("sub/inner.txt"), "y").unwrap();
-        symlink(root.join("real.txt"), root.join("link.txt")).unwrap();
-        symlink(root.join("missing"), root.join("broken")).unwrap();
-        symlink(root, root.join("sub/loop")).unwrap();
-        let deep = list_files(root, true).unwrap();
-        assert_eq!(
-            deep,
-            [
-                root.join("link.txt"),
-                root.join("real.txt"),
-                root.join("sub/inner.txt"),
-            ]
-        );
-    }
-
-    #[test]
     fn index_sequential_reads_and_indexes_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::write(root.join("one.txt"), "Alpha beta, (gamma)\nalpha").unwrap();
         fs::write(root.join("two.txt"), b"beta \xff delta").unwrap();
-        let mut paths = list_files(root, false).unwrap();
+        let mut paths = list_files(root, &WalkOptions::default()).0;
         paths.push(root.join("missing.txt"));
 
         let index = index_sequential(&paths);
@@ -525,7 +445,7 @@ mod tests {
         for (i, text) in texts.iter().enumerate() {
             fs::write(root.join(format!("f{i}.txt")), text).unwrap();
         }
-        let paths = list_files(root, false).unwrap();
+        let paths = list_files(root, &WalkOptions::default()).0;
         let whole = index_sequential(&paths);
 
         // In order, and out of order (identifiers then differ, names agree).

@@ -40,8 +40,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -51,16 +50,18 @@ use std::time::{Duration, Instant};
 use pprocess_exchange::{Channel, Queue};
 use serde::{Deserialize, Serialize};
 
+use super::pool::open_file;
 #[cfg(doc)]
 use super::read_lossy;
+use super::scan::{Outcome, Scanner};
 use super::trie::BuildWordHasher;
 use super::{FileId, Index, file_name_of, iter_words};
 
 /// Where a document's text comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A file, read (lossily, see [`read_lossy`]) by the child that parses
-    /// it.
+    /// A file, read (lossily, as [`read_lossy`] reads, but in chunks) by
+    /// the child that parses it.
     Path(PathBuf),
     /// Text in memory (the embedded default corpus, tests).
     Text(Cow<'static, str>),
@@ -93,25 +94,16 @@ impl Document {
         }
     }
 
-    /// The document's text, and whether invalid UTF-8 was replaced (with
-    /// U+FFFD, as [`read_lossy`] does).
+    /// A reader of the document's bytes: the file, opened (see
+    /// [`open_file`]), or the text in memory.
     ///
     /// # Errors
     ///
-    /// For a file, the read error (which does not repeat the name).
-    pub fn read(&self) -> io::Result<(Cow<'_, str>, bool)> {
+    /// For a file, the open error (which does not repeat the name).
+    pub fn open(&self) -> io::Result<Box<dyn Read + '_>> {
         match &self.source {
-            Source::Path(path) => {
-                let bytes = fs::read(path)?;
-                Ok(match String::from_utf8(bytes) {
-                    Ok(text) => (Cow::Owned(text), false),
-                    Err(e) => (
-                        Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                        true,
-                    ),
-                })
-            }
-            Source::Text(text) => Ok((Cow::Borrowed(text), false)),
+            Source::Path(path) => Ok(Box::new(open_file(path)?)),
+            Source::Text(text) => Ok(Box::new(text.as_bytes())),
         }
     }
 }
@@ -121,9 +113,9 @@ pub fn documents(paths: impl IntoIterator<Item = PathBuf>) -> Vec<Document> {
     paths.into_iter().map(Document::file).collect()
 }
 
-/// How a child reads a document: [`Document::read`] unless a test says
+/// How a child opens a document: [`Document::open`] unless a test says
 /// otherwise.
-pub type Reader = fn(&Document) -> io::Result<(Cow<'_, str>, bool)>;
+pub type Reader = fn(&Document) -> io::Result<Box<dyn Read + '_>>;
 
 /// How the work is shared out.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -162,6 +154,8 @@ pub enum Report {
         file: u32,
         /// Whether invalid UTF-8 was replaced.
         lossy: bool,
+        /// Whether the file is binary (it then has no words).
+        binary: bool,
         /// The file's distinct words in order of first appearance, each
         /// followed by one space. (Words never contain whitespace; one
         /// string decodes with one allocation rather than one per word.)
@@ -184,13 +178,33 @@ pub enum Report {
 pub type Assignment = Option<(u32, u32)>;
 
 impl Report {
-    /// Parses document `file` (read by `read`) into its report.
+    /// Parses document `file` (opened by `read`) into its report, reading
+    /// it in chunks (see [`Scanner`]). A binary document is parsed as
+    /// having no words.
     pub fn parse(file: u32, document: &Document, read: Reader) -> Report {
-        match read(document) {
-            Ok((text, lossy)) => Report::Parsed {
+        let mut seen: HashSet<Box<str>, BuildWordHasher> = HashSet::default();
+        let mut words = String::new();
+        let scanned = read(document).and_then(|reader| {
+            Scanner::new().scan(reader, |word| {
+                if !seen.contains(word) {
+                    seen.insert(word.into());
+                    words.push_str(word);
+                    words.push(' ');
+                }
+            })
+        });
+        match scanned {
+            Ok(Outcome::Text { lossy, .. }) => Report::Parsed {
                 file,
                 lossy,
-                words: joined_distinct_words(&text),
+                binary: false,
+                words,
+            },
+            Ok(Outcome::Binary) => Report::Parsed {
+                file,
+                lossy: false,
+                binary: true,
+                words: String::new(),
             },
             Err(e) => Report::Failed {
                 file,
@@ -203,10 +217,8 @@ impl Report {
 /// The distinct words of `text` in order of first appearance, each followed
 /// by a space.
 pub fn joined_distinct_words(text: &str) -> String {
-    // About one distinct word per 16 bytes of prose, fewer in long texts.
-    let mut seen: HashSet<&str, BuildWordHasher> =
-        HashSet::with_capacity_and_hasher((text.len() / 16).min(1 << 16), Default::default());
-    let mut joined = String::with_capacity(text.len() / 2);
+    let mut seen: HashSet<&str, BuildWordHasher> = HashSet::default();
+    let mut joined = String::new();
     for word in iter_words(text) {
         if seen.insert(word) {
             joined.push_str(word);
@@ -268,6 +280,8 @@ pub struct Indexed {
     pub failed: Vec<Failure>,
     /// The names of the documents in which invalid UTF-8 was replaced.
     pub lossy: Vec<String>,
+    /// The number of binary documents (skipped).
+    pub binary: usize,
     /// The number of children started.
     pub children: usize,
     /// The time indexing took.
@@ -289,7 +303,7 @@ pub fn index_parallel(
     options: &Options,
     observe: impl FnMut(&Event<'_>, &Progress),
 ) -> pprocess_exchange::Result<Indexed> {
-    index_parallel_with(docs, options, Document::read, observe)
+    index_parallel_with(docs, options, Document::open, observe)
 }
 
 /// The parent's side: the index and what is known of each document.
@@ -303,6 +317,7 @@ struct Merge<'d, O> {
     index: Index,
     failed: Vec<Failure>,
     lossy: Vec<String>,
+    binary: usize,
     observe: O,
 }
 
@@ -329,10 +344,11 @@ impl<O: FnMut(&Event<'_>, &Progress)> Merge<'_, O> {
     }
 
     /// Merges the words of `file` (each followed by a space).
-    fn parsed(&mut self, file: usize, lossy: bool, words: &str) {
+    fn parsed(&mut self, file: usize, lossy: bool, binary: bool, words: &str) {
         if !self.settle(file) {
             return;
         }
+        self.binary += usize::from(binary);
         let id = self.ids[file];
         let mut count = 0;
         for word in words.split(' ').filter(|w| !w.is_empty()) {
@@ -409,6 +425,7 @@ pub fn index_parallel_with(
         index,
         failed: Vec::new(),
         lossy: Vec::new(),
+        binary: 0,
         observe,
     };
 
@@ -460,8 +477,13 @@ pub fn index_parallel_with(
         };
         match message.result {
             // A child only reports its own files.
-            Ok(Report::Parsed { file, lossy, words }) if range.contains(&(file as usize)) => {
-                merge.parsed(file as usize, lossy, &words);
+            Ok(Report::Parsed {
+                file,
+                lossy,
+                binary,
+                words,
+            }) if range.contains(&(file as usize)) => {
+                merge.parsed(file as usize, lossy, binary, &words);
             }
             Ok(Report::Failed { file, error }) if range.contains(&(file as usize)) => {
                 merge.failed(file as usize, error);
@@ -509,6 +531,7 @@ pub fn index_parallel_with(
         index: merge.index,
         failed: merge.failed,
         lossy: merge.lossy,
+        binary: merge.binary,
         children: workers.started,
         elapsed: started.elapsed(),
     })
@@ -589,16 +612,17 @@ mod tests {
     fn report_of_a_text_and_of_a_missing_file() {
         let doc = Document::text("t", "x y x");
         assert_eq!(
-            Report::parse(3, &doc, Document::read),
+            Report::parse(3, &doc, Document::open),
             Report::Parsed {
                 file: 3,
                 lossy: false,
+                binary: false,
                 words: "x y ".to_owned(),
             }
         );
         let missing = Document::file(PathBuf::from("/nonexistent/pprocess-indexer"));
         assert_eq!(missing.name, "/nonexistent/pprocess-indexer");
-        match Report::parse(0, &missing, Document::read) {
+        match Report::parse(0, &missing, Document::open) {
             Report::Failed { file: 0, error } => {
                 assert!(error.contains("No such file"), "{error}");
             }

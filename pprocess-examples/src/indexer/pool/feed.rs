@@ -1,0 +1,382 @@
+//! The hand-out of files to the workers while indexing: batches from the
+//! walk (or a list), the parent's record of each worker, and what happens
+//! when one dies.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::thread::{self, JoinHandle};
+
+use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
+
+use super::super::parallel::Failure;
+use super::super::walk::{Found, walk_parallel};
+use super::super::{FileId, embedded, file_name_of};
+use super::worker::{self, Input, Note, Opener, Reply, Request};
+use super::{Event, Files, PoolOptions, Progress, Summary};
+
+/// A batch of files handed to a worker.
+#[derive(Debug, Clone)]
+pub(super) struct Batch {
+    pub(super) id: u32,
+    pub(super) files: Vec<(FileId, Input)>,
+}
+
+/// What a batch added to the summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Counts {
+    pub(super) text: usize,
+    pub(super) binary: usize,
+    pub(super) lossy: usize,
+    pub(super) bytes: u64,
+    pub(super) words: u64,
+}
+
+/// The parent's record of a worker while indexing.
+#[derive(Debug)]
+pub(super) struct Worker {
+    pub(super) pid: Pid,
+    /// Batches sent and not done.
+    pub(super) in_flight: VecDeque<Batch>,
+    /// Batches done, with what they counted: read again elsewhere if the
+    /// worker dies.
+    pub(super) done: Vec<(Batch, Counts)>,
+    /// Files of `done`.
+    pub(super) files: usize,
+}
+
+/// Where the files come from, batch by batch.
+pub(super) struct Feeder {
+    /// The walk's findings, until it is over.
+    pub(super) walk: Option<(Receiver<Found>, JoinHandle<()>)>,
+    /// Files of a list, or embedded documents, not yet handed out.
+    pub(super) list: VecDeque<(String, Input)>,
+    /// Batches to read again (their worker died).
+    pub(super) again: VecDeque<Batch>,
+    pub(super) batch: usize,
+    pub(super) next_batch: u32,
+}
+
+impl Feeder {
+    pub(super) fn new(files: Files, options: &PoolOptions) -> Self {
+        let mut feeder = Feeder {
+            walk: None,
+            list: VecDeque::new(),
+            again: VecDeque::new(),
+            batch: options.batch.max(1),
+            next_batch: 0,
+        };
+        match files {
+            Files::Walk { dir, options: walk } => {
+                let (tx, rx) = sync_channel(16 * 1024);
+                let threads = options.walk_threads;
+                let handle = thread::Builder::new()
+                    .name("walk".into())
+                    .spawn(move || walk_parallel(&dir, &walk, threads, tx))
+                    .expect("cannot start the walk thread");
+                feeder.walk = Some((rx, handle));
+            }
+            Files::List(paths) => {
+                feeder.list = paths
+                    .into_iter()
+                    .map(|path| {
+                        let name = file_name_of(&path);
+                        (
+                            name,
+                            Input::Path(path.into_os_string().into_encoded_bytes()),
+                        )
+                    })
+                    .collect();
+            }
+            Files::Embedded => {
+                feeder.list = embedded::EMBEDDED
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, _))| ((*name).to_owned(), Input::Embedded(i as u32)))
+                    .collect();
+            }
+        }
+        feeder
+    }
+
+    /// Waits for the walk to end, keeping what it finds for later batches.
+    pub(super) fn finish_walk(&mut self, index: &mut Indexing<'_>) {
+        while let Some((rx, _)) = &self.walk {
+            match rx.recv() {
+                Ok(found) => {
+                    if let Some(item) = index.found(found) {
+                        self.list.push_back(item);
+                    }
+                }
+                Err(_) => self.end_walk(index),
+            }
+        }
+    }
+
+    pub(super) fn end_walk(&mut self, index: &mut Indexing<'_>) {
+        index.progress.walk_done = true;
+        if let Some((_, handle)) = self.walk.take() {
+            if handle.join().is_err() {
+                eprintln!("start_indexer: the directory walk panicked");
+            }
+        }
+    }
+
+    /// The next batch: a batch to read again, or up to `batch` new files
+    /// (waiting for the walk to find one, not for it to find them all).
+    /// `None` when there are no more files.
+    pub(super) fn next(&mut self, index: &mut Indexing<'_>) -> Option<Batch> {
+        if let Some(batch) = self.again.pop_front() {
+            return Some(batch);
+        }
+        let mut files = Vec::new();
+        while files.len() < self.batch {
+            if let Some((name, input)) = self.list.pop_front() {
+                files.push((index.name(name), input));
+                continue;
+            }
+            let Some((rx, _)) = &self.walk else { break };
+            let found = if files.is_empty() {
+                rx.recv().map_err(|_| TryRecvError::Disconnected)
+            } else {
+                rx.try_recv()
+            };
+            match found {
+                Ok(found) => {
+                    if let Some((name, input)) = index.found(found) {
+                        files.push((index.name(name), input));
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => self.end_walk(index),
+            }
+        }
+        if files.is_empty() {
+            return None;
+        }
+        let id = self.next_batch;
+        self.next_batch += 1;
+        Some(Batch { id, files })
+    }
+}
+
+/// The parent's state while indexing.
+pub(super) struct Indexing<'o> {
+    pub(super) names: Vec<String>,
+    /// Files reported as failed (each is reported once, even if read
+    /// again).
+    pub(super) reported: Vec<bool>,
+    pub(super) progress: Progress,
+    pub(super) summary: Summary,
+    pub(super) observe: &'o mut dyn FnMut(Event<'_>),
+}
+
+impl Indexing<'_> {
+    /// A new file's identifier.
+    pub(super) fn name(&mut self, name: String) -> FileId {
+        let id = FileId::try_from(self.names.len()).expect("more files than u32 can count");
+        self.names.push(name);
+        self.reported.push(false);
+        id
+    }
+
+    /// A finding of the walk: a file to index, or a problem reported now.
+    pub(super) fn found(&mut self, found: Found) -> Option<(String, Input)> {
+        match found {
+            Found::File(path) => {
+                self.progress.found += 1;
+                let name = file_name_of(&path);
+                Some((
+                    name,
+                    Input::Path(path.into_os_string().into_encoded_bytes()),
+                ))
+            }
+            Found::Problem(problem) => {
+                self.fail(problem.path, problem.error);
+                None
+            }
+        }
+    }
+
+    pub(super) fn fail(&mut self, name: String, error: String) {
+        (self.observe)(Event::Failed {
+            name: &name,
+            error: &error,
+        });
+        self.summary.failed.push(Failure { name, error });
+    }
+
+    /// Reports that file `id` cannot be indexed, unless it was reported.
+    pub(super) fn fail_file(&mut self, id: FileId, error: String) {
+        if !std::mem::replace(&mut self.reported[id as usize], true) {
+            let name = self.names[id as usize].clone();
+            self.fail(name, error);
+        }
+    }
+
+    /// Counts a batch done; returns what it counted.
+    pub(super) fn done(
+        &mut self,
+        bytes: u64,
+        words: u64,
+        files: usize,
+        notes: Vec<(FileId, Note)>,
+    ) -> Counts {
+        let mut counts = Counts {
+            text: files,
+            bytes,
+            words,
+            ..Counts::default()
+        };
+        for (id, note) in notes {
+            match note {
+                Note::Lossy => counts.lossy += 1,
+                Note::Binary => {
+                    counts.binary += 1;
+                    counts.text -= 1;
+                }
+                Note::Failed(error) => {
+                    counts.text -= 1;
+                    self.fail_file(id, error);
+                }
+            }
+        }
+        self.progress.bytes += bytes;
+        self.progress.words += words;
+        self.progress.done += files;
+        self.summary.files += counts.text;
+        self.summary.binary += counts.binary;
+        self.summary.lossy += counts.lossy;
+        (self.observe)(Event::Progress(&self.progress));
+        counts
+    }
+}
+
+/// Forks a worker.
+pub(super) fn fork_worker(
+    ex: &mut Exchange<Reply>,
+    workers: &mut HashMap<ChannelId, Worker>,
+    options: &PoolOptions,
+    open: Opener,
+) -> pprocess_exchange::Result<ChannelId> {
+    let delay = options.delay;
+    let channel = pprocess_exchange::start(move |ch: &mut Channel| worker::work(ch, delay, open))?;
+    let pid = channel.pid().expect("a started child has a pid");
+    let id = ex.add(channel)?;
+    workers.insert(
+        id,
+        Worker {
+            pid,
+            in_flight: VecDeque::new(),
+            done: Vec::new(),
+            files: 0,
+        },
+    );
+    Ok(id)
+}
+
+/// Batches each worker holds: one to read, one waiting.
+pub(super) const AHEAD: usize = 2;
+
+/// How a worker ended, from its channel's error and its exit status (it is
+/// reaped here).
+pub(super) fn ended(channel: Channel, e: &pprocess_exchange::Error) -> String {
+    let pid = channel.pid().unwrap_or(0);
+    match channel.close() {
+        Ok(Some(status)) if !status.success() => format!("worker {pid} {status}"),
+        _ => format!("worker {pid} failed: {e}"),
+    }
+}
+
+/// Hands a worker batches until it holds [`AHEAD`] of them.
+pub(super) fn feed(
+    ex: &mut Exchange<Reply>,
+    workers: &mut HashMap<ChannelId, Worker>,
+    id: ChannelId,
+    feeder: &mut Feeder,
+    index: &mut Indexing<'_>,
+) -> pprocess_exchange::Result<()> {
+    loop {
+        let Some(worker) = workers.get(&id) else {
+            return Ok(());
+        };
+        if worker.in_flight.len() >= AHEAD {
+            return Ok(());
+        }
+        let Some(batch) = feeder.next(index) else {
+            return Ok(());
+        };
+        let request = Request::Files {
+            batch: batch.id,
+            files: batch.files.clone(),
+        };
+        let sent = match ex.channel_mut(id) {
+            Some(ch) => ch.send(&request),
+            None => Err(pprocess_exchange::Error::Closed),
+        };
+        workers
+            .get_mut(&id)
+            .expect("looked up above")
+            .in_flight
+            .push_back(batch);
+        if let Err(e) = sent {
+            lost(ex, workers, id, &e, feeder, index);
+            return Ok(());
+        }
+    }
+}
+
+/// A worker died while indexing: its batches in flight are lost (reported),
+/// the batches it had done are queued to be read again.
+pub(super) fn lost(
+    ex: &mut Exchange<Reply>,
+    workers: &mut HashMap<ChannelId, Worker>,
+    id: ChannelId,
+    e: &pprocess_exchange::Error,
+    feeder: &mut Feeder,
+    index: &mut Indexing<'_>,
+) {
+    let Some(worker) = workers.remove(&id) else {
+        return;
+    };
+    let why = match ex.remove(id) {
+        Some(channel) => ended(channel, e),
+        None => format!("worker {} failed: {e}", worker.pid),
+    };
+    for batch in worker.in_flight {
+        index.progress.done += batch.files.len();
+        for (file, _) in batch.files {
+            index.fail_file(file, format!("lost: {why} while reading it"));
+        }
+    }
+    // What it had done is counted again when it is read again.
+    for (batch, counts) in worker.done.into_iter().rev() {
+        index.progress.done -= batch.files.len();
+        index.progress.bytes -= counts.bytes;
+        index.progress.words -= counts.words;
+        index.summary.files -= counts.text;
+        index.summary.binary -= counts.binary;
+        index.summary.lossy -= counts.lossy;
+        feeder.again.push_front(batch);
+    }
+}
+
+/// A worker died between indexing and sorting: its files are lost.
+pub(super) fn shard_lost(index: &mut Indexing<'_>, why: &str, done: &[(Batch, Counts)]) {
+    for (batch, counts) in done {
+        index.summary.files -= counts.text;
+        for (file, _) in &batch.files {
+            index.fail_file(*file, format!("lost: {why} before its shard was sorted"));
+        }
+    }
+}
+
+/// Each name's place in sorted order.
+pub(super) fn ranks(names: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+    let mut rank = vec![0; names.len()];
+    for (place, &id) in order.iter().enumerate() {
+        rank[id as usize] = place as u32;
+    }
+    rank
+}

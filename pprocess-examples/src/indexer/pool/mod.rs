@@ -1,0 +1,370 @@
+//! The default indexer: workers forked once, each holding a shard of the
+//! index; searches fan out to every shard.
+//!
+//! [`Pool::index`] forks [`PoolOptions::workers`] workers first, while the
+//! parent is small and has one thread (so a fork copies almost nothing and
+//! no lock can be left held). Then a thread of the parent walks the
+//! directory (ripgrep's parallel walker, see [`walk`](super::walk)), and
+//! the parent hands the files out in batches of [`PoolOptions::batch`] as
+//! workers ask: each worker keeps two batches, so it never waits for the
+//! parent. A worker reads its files in bounded memory
+//! ([`scan`](super::scan)) into its own [`ShardBuilder`]; nothing is merged.
+//! When every file is read, each worker sorts its shard, all at the same
+//! time.
+//!
+//! A search ([`Pool::for_each_match`]) sends the pattern to every worker;
+//! each streams the words of its shard beginning with the pattern, in
+//! order and in chunks, and the parent merges the streams as it reads them
+//! (a word found in several shards gets the union of their files). The
+//! parent's work is the walk's bookkeeping and this merge: no index is
+//! ever built in one process, and an answer of any size takes the memory of
+//! one chunk per worker.
+//!
+//! A worker that dies while indexing loses the batches it was reading
+//! (their files are reported as [`Failure`]s, once each); the batches it had
+//! finished are read again by the other workers (or by a new one, if none
+//! is left), so they are not lost. A worker that dies after indexing takes
+//! its shard with it: the search says so ([`std::io::ErrorKind::Other`], naming
+//! the worker) and the pool searches the others from then on.
+//!
+//! ```
+//! use pprocess_examples::indexer::pool::{Files, Pool, PoolOptions};
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("a.txt"), "The cat sat.")?;
+//! std::fs::write(dir.path().join("b.txt"), "A catalog of cats!")?;
+//! let files = Files::Walk { dir: dir.path().to_owned(), options: Default::default() };
+//! let (mut pool, summary) = Pool::index(files, &PoolOptions::default(), |_| {})?;
+//! assert_eq!(summary.files, 2);
+//! let found = pool.search("cat")?;
+//! let words: Vec<&str> = found.iter().map(|m| m.word.as_str()).collect();
+//! assert_eq!(words, ["cat", "catalog", "cats"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`ShardBuilder`]: super::shard::ShardBuilder
+
+mod feed;
+mod search;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
+
+use super::parallel::Failure;
+use super::walk::WalkOptions;
+use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, ranks, shard_lost};
+use worker::{Opener, Reply, Request};
+
+pub use worker::open_file;
+
+/// How many workers, and how the work is handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Worker processes (at least 1).
+    pub workers: usize,
+    /// Files per batch (at least 1).
+    pub batch: usize,
+    /// Time a worker sleeps after each file, to simulate heavy work.
+    pub delay: Option<Duration>,
+    /// Threads of the directory walk (at least 1).
+    pub walk_threads: usize,
+}
+
+impl Default for PoolOptions {
+    /// A worker per core, batches of 32 files, a walk thread per core (at
+    /// most 4).
+    fn default() -> Self {
+        let cores = pprocess_exchange::num_cores();
+        PoolOptions {
+            workers: cores,
+            batch: 32,
+            delay: None,
+            walk_threads: cores.min(4),
+        }
+    }
+}
+
+/// The files to index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Files {
+    /// The files a walk of `dir` finds.
+    Walk {
+        /// The directory.
+        dir: PathBuf,
+        /// What the walk finds.
+        options: WalkOptions,
+    },
+    /// These files, named by [`file_name_of`](super::file_name_of).
+    List(Vec<PathBuf>),
+    /// The embedded documentation (see [`embedded`](super::embedded)).
+    Embedded,
+}
+
+/// What [`Pool::index`] tells as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A file (or something the walk found) cannot be indexed.
+    Failed {
+        /// Its name.
+        name: &'a str,
+        /// Why.
+        error: &'a str,
+    },
+    /// A batch is done.
+    Progress(&'a Progress),
+}
+
+/// How far indexing has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Files read (or skipped, or failed).
+    pub done: usize,
+    /// Files found so far.
+    pub found: usize,
+    /// Whether the walk is over (so `found` is the total).
+    pub walk_done: bool,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Words read, with repetitions.
+    pub words: u64,
+}
+
+/// What indexing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Text files indexed.
+    pub files: usize,
+    /// Binary files skipped.
+    pub binary: usize,
+    /// Text files with invalid UTF-8 (replaced, and indexed).
+    pub lossy: usize,
+    /// What could not be indexed, each once: unreadable files, files lost
+    /// with a worker, and problems of the walk.
+    pub failed: Vec<Failure>,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Words read, with repetitions.
+    pub words: u64,
+    /// Distinct (word, file) entries of the index.
+    pub entries: u64,
+    /// Workers started (more than asked if some died).
+    pub workers: usize,
+    /// The time indexing took.
+    pub elapsed: Duration,
+}
+
+/// A worker's shard, once indexing is over.
+#[derive(Debug)]
+struct ShardHandle {
+    channel: Channel,
+    pid: Pid,
+    files: usize,
+}
+
+/// The index: shards in worker processes, file names in the parent.
+#[derive(Debug)]
+pub struct Pool {
+    shards: Vec<ShardHandle>,
+    /// File names by identifier.
+    names: Vec<String>,
+    /// Each file's place among the names in sorted order.
+    rank: Vec<u32>,
+}
+
+impl Pool {
+    /// Indexes `files` with forked workers (see the [module](self)
+    /// documentation); calls `observe` as it goes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Fork`](pprocess_exchange::Error::Fork) or
+    /// [`Error::Io`](pprocess_exchange::Error::Io) if workers cannot be
+    /// started or waited for. Files that cannot be read, and files lost
+    /// with a worker, are not errors: they are in [`Summary::failed`].
+    pub fn index(
+        files: Files,
+        options: &PoolOptions,
+        observe: impl FnMut(Event<'_>),
+    ) -> pprocess_exchange::Result<(Pool, Summary)> {
+        Self::index_with(files, options, open_file, observe)
+    }
+
+    /// [`Pool::index`] with workers opening files through `open`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Pool::index`].
+    pub fn index_with(
+        files: Files,
+        options: &PoolOptions,
+        open: Opener,
+        mut observe: impl FnMut(Event<'_>),
+    ) -> pprocess_exchange::Result<(Pool, Summary)> {
+        let started = Instant::now();
+        let mut ex = Exchange::<Reply>::new()?;
+        let mut workers: HashMap<ChannelId, Worker> = HashMap::new();
+        // Fork before the walk's threads exist and before the parent grows.
+        let wanted = options.workers.max(1);
+        for _ in 0..wanted {
+            fork_worker(&mut ex, &mut workers, options, open)?;
+        }
+        let mut index = Indexing {
+            names: Vec::new(),
+            reported: Vec::new(),
+            progress: Progress::default(),
+            summary: Summary {
+                files: 0,
+                binary: 0,
+                lossy: 0,
+                failed: Vec::new(),
+                bytes: 0,
+                words: 0,
+                entries: 0,
+                workers: wanted,
+                elapsed: Duration::ZERO,
+            },
+            observe: &mut observe,
+        };
+        let mut feeder = Feeder::new(files, options);
+        if feeder.walk.is_none() {
+            index.progress.walk_done = true;
+            index.progress.found = feeder.list.len();
+        }
+
+        // Fill every worker's queue, then refill as batches are done.
+        let ids: Vec<ChannelId> = workers.keys().copied().collect();
+        for id in ids {
+            feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+        }
+        while workers.values().any(|w| !w.in_flight.is_empty()) {
+            for id in ex.ready(None)? {
+                let reply = match ex.channel_mut(id).map(|ch| ch.try_receive::<Reply>()) {
+                    Some(Ok(Some(reply))) => reply,
+                    Some(Ok(None)) | None => continue,
+                    Some(Err(e)) => {
+                        lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
+                        if workers.is_empty() && !feeder.again.is_empty() {
+                            // No worker left to read again what the dead
+                            // ones had read: fork anew, once the walk's
+                            // threads are gone.
+                            feeder.finish_walk(&mut index);
+                            for _ in 0..wanted {
+                                let id = fork_worker(&mut ex, &mut workers, options, open)?;
+                                index.summary.workers += 1;
+                                feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+                            }
+                        } else {
+                            // The survivors take the dead one's batches.
+                            let ids: Vec<ChannelId> = workers.keys().copied().collect();
+                            for id in ids {
+                                feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+                            }
+                        }
+                        continue;
+                    }
+                };
+                match reply {
+                    Reply::Done {
+                        batch,
+                        bytes,
+                        words,
+                        notes,
+                    } => {
+                        let Some(worker) = workers.get_mut(&id) else {
+                            continue;
+                        };
+                        let Some(at) = worker.in_flight.iter().position(|b| b.id == batch) else {
+                            continue;
+                        };
+                        let done = worker.in_flight.remove(at).expect("found above");
+                        worker.files += done.files.len();
+                        let counts = index.done(bytes, words, done.files.len(), notes);
+                        worker.done.push((done, counts));
+                        feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+                    }
+                    other => {
+                        let e = pprocess_exchange::Error::Protocol(format!(
+                            "unexpected {other:?} while indexing"
+                        ));
+                        lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
+                    }
+                }
+            }
+        }
+        feeder.finish_walk(&mut index);
+        debug_assert!(feeder.list.is_empty() && feeder.again.is_empty());
+
+        // Every file is read: each worker sorts its shard.
+        let mut shards = Vec::new();
+        let ids: Vec<ChannelId> = workers.keys().copied().collect();
+        for id in &ids {
+            if let Some(ch) = ex.channel_mut(*id) {
+                // A worker that is gone already shows below.
+                let _ = ch.send(&Request::Finish);
+            }
+        }
+        for id in ids {
+            let worker = workers.remove(&id).expect("listed above");
+            let Some(mut channel) = ex.remove(id) else {
+                continue;
+            };
+            channel.set_nonblocking(false)?;
+            match channel.receive::<Reply>() {
+                Ok(Reply::Finished { entries, .. }) => {
+                    index.summary.entries += entries;
+                    shards.push(ShardHandle {
+                        channel,
+                        pid: worker.pid,
+                        files: worker.files,
+                    });
+                }
+                Ok(other) => {
+                    let e = pprocess_exchange::Error::Protocol(format!(
+                        "unexpected {other:?} at the end of indexing"
+                    ));
+                    shard_lost(&mut index, &ended(channel, &e), &worker.done);
+                }
+                Err(e) => {
+                    let why = ended(channel, &e);
+                    shard_lost(&mut index, &why, &worker.done);
+                }
+            }
+        }
+        let names = std::mem::take(&mut index.names);
+        let rank = ranks(&names);
+        let mut summary = index.summary;
+        summary.bytes = index.progress.bytes;
+        summary.words = index.progress.words;
+        summary.elapsed = started.elapsed();
+        Ok((
+            Pool {
+                shards,
+                names,
+                rank,
+            },
+            summary,
+        ))
+    }
+
+    /// The pids of the workers holding shards.
+    pub fn workers(&self) -> Vec<Pid> {
+        self.shards.iter().map(|s| s.pid).collect()
+    }
+
+    /// The names of the files, by identifier (in the order they were found).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+impl Drop for Pool {
+    /// Hangs up on every worker and reaps it.
+    fn drop(&mut self) {
+        for shard in self.shards.drain(..) {
+            let _ = shard.channel.close();
+        }
+    }
+}

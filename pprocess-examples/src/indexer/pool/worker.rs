@@ -1,0 +1,266 @@
+//! The messages between the parent and its workers, and what a worker
+//! does.
+//!
+//! A worker reads the files of each [`Request::Files`] batch into its
+//! [`ShardBuilder`] and answers [`Reply::Done`]; at [`Request::Finish`] it
+//! sorts its shard ([`Reply::Finished`]); then it answers each
+//! [`Request::Search`] with a stream of [`Reply::Matches`] (or
+//! [`Reply::Words`]) chunks, the last one marked, until the parent hangs
+//! up.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::thread;
+use std::time::Duration;
+
+use pprocess_exchange::Channel;
+use serde::{Deserialize, Serialize};
+
+use super::super::FileId;
+use super::super::embedded::EMBEDDED;
+use super::super::scan::{Outcome, Scanner};
+use super::super::shard::{Shard, ShardBuilder};
+
+/// Where a file's text is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// A file, by the bytes of its path.
+    Path(Vec<u8>),
+    /// A document of the embedded corpus (see
+    /// [`embedded`](super::super::embedded)), by position.
+    Embedded(u32),
+}
+
+/// What the parent asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Index these files.
+    Files {
+        /// The batch's number, repeated in [`Reply::Done`].
+        batch: u32,
+        /// Each file's identifier and where it is.
+        files: Vec<(FileId, Input)>,
+    },
+    /// No more files: sort the shard.
+    Finish,
+    /// Every word beginning with `pattern`.
+    Search {
+        /// The prefix.
+        pattern: String,
+        /// Words without their files (to count them).
+        words_only: bool,
+    },
+}
+
+/// Something a file gave besides words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Note {
+    /// Binary: skipped.
+    Binary,
+    /// Holds invalid UTF-8 (replaced).
+    Lossy,
+    /// Could not be read; why.
+    Failed(String),
+}
+
+/// What a worker answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// A batch is indexed.
+    Done {
+        /// Its number.
+        batch: u32,
+        /// Bytes read.
+        bytes: u64,
+        /// Words read (with repetitions).
+        words: u64,
+        /// The files with something to say.
+        notes: Vec<(FileId, Note)>,
+    },
+    /// The shard is sorted.
+    Finished {
+        /// Its distinct words.
+        words: u64,
+        /// Its (word, file) entries.
+        entries: u64,
+    },
+    /// Some matches of a search, in word order.
+    Matches {
+        /// Words with their files (sorted identifiers).
+        entries: Vec<(String, Vec<FileId>)>,
+        /// Whether this is the search's last chunk.
+        last: bool,
+    },
+    /// Some words of a `words_only` search, in order.
+    Words {
+        /// The words.
+        words: Vec<String>,
+        /// Whether this is the search's last chunk.
+        last: bool,
+    },
+}
+
+/// Entries (words plus files) per [`Reply::Matches`] chunk, at most.
+const CHUNK_ITEMS: usize = 4096;
+
+/// How a worker reads a file; tests swap it to make files fail.
+pub type Opener = fn(&Path) -> io::Result<File>;
+
+/// Opens `path` for reading, without blocking if it turned into a FIFO
+/// since the walk saw it.
+pub fn open_file(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// A worker's whole life, in a forked child. Returns when the parent hangs
+/// up.
+///
+/// # Errors
+///
+/// A channel error other than the parent's hang-up.
+pub(super) fn work(
+    ch: &mut Channel,
+    delay: Option<Duration>,
+    open: Opener,
+) -> pprocess_exchange::Result<()> {
+    let mut builder = ShardBuilder::new();
+    let mut scanner = Scanner::new();
+    let mut failed: Vec<FileId> = Vec::new();
+    loop {
+        let request = match ch.receive::<Request>() {
+            Ok(request) => request,
+            Err(e) if e.is_closed() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match request {
+            Request::Files { batch, files } => {
+                let (mut bytes, mut words) = (0, 0);
+                let mut notes = Vec::new();
+                for (id, input) in files {
+                    let outcome = match &input {
+                        Input::Path(path) => {
+                            let path = Path::new(std::ffi::OsStr::from_bytes(path));
+                            open(path)
+                                .and_then(|file| scanner.scan(file, |word| builder.add(word, id)))
+                        }
+                        Input::Embedded(i) => match EMBEDDED.get(*i as usize) {
+                            Some((_, text)) => {
+                                scanner.scan(text.as_bytes(), |word| builder.add(word, id))
+                            }
+                            None => Err(io::Error::other("no such embedded document")),
+                        },
+                    };
+                    match outcome {
+                        Ok(Outcome::Text {
+                            bytes: b,
+                            words: w,
+                            lossy,
+                        }) => {
+                            bytes += b;
+                            words += w;
+                            if lossy {
+                                notes.push((id, Note::Lossy));
+                            }
+                        }
+                        Ok(Outcome::Binary) => notes.push((id, Note::Binary)),
+                        Err(e) => {
+                            failed.push(id);
+                            notes.push((id, Note::Failed(e.to_string())));
+                        }
+                    }
+                    if let Some(delay) = delay {
+                        thread::sleep(delay);
+                    }
+                }
+                ch.send(&Reply::Done {
+                    batch,
+                    bytes,
+                    words,
+                    notes,
+                })?;
+            }
+            Request::Finish => break,
+            Request::Search { .. } => {
+                return Err(pprocess_exchange::Error::Protocol(
+                    "search before the index is finished".into(),
+                ));
+            }
+        }
+    }
+    let shard = std::mem::take(&mut builder).finish_without(&failed);
+    ch.send(&Reply::Finished {
+        words: shard.words() as u64,
+        entries: shard.entries(),
+    })?;
+    loop {
+        let request = match ch.receive::<Request>() {
+            Ok(request) => request,
+            Err(e) if e.is_closed() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match request {
+            Request::Search {
+                pattern,
+                words_only,
+            } => answer(ch, &shard, &pattern, words_only)?,
+            other => {
+                return Err(pprocess_exchange::Error::Protocol(format!(
+                    "unexpected {other:?} after the index is finished"
+                )));
+            }
+        }
+    }
+}
+
+/// Streams the words of `shard` beginning with `pattern` in chunks.
+fn answer(
+    ch: &mut Channel,
+    shard: &Shard,
+    pattern: &str,
+    words_only: bool,
+) -> pprocess_exchange::Result<()> {
+    let range = shard.range(pattern);
+    let mut matches = shard.slice(range).peekable();
+    loop {
+        let mut items = 0;
+        if words_only {
+            let mut words = Vec::new();
+            while items < CHUNK_ITEMS * 4 {
+                let Some((word, _)) = matches.next() else {
+                    break;
+                };
+                words.push(word.to_owned());
+                items += 1;
+            }
+            let last = matches.peek().is_none();
+            ch.send(&Reply::Words { words, last })?;
+            if last {
+                return Ok(());
+            }
+        } else {
+            let mut entries = Vec::new();
+            while items < CHUNK_ITEMS {
+                let Some((word, files)) = matches.next() else {
+                    break;
+                };
+                items += 1 + files.len();
+                entries.push((word.to_owned(), files.to_vec()));
+            }
+            let last = matches.peek().is_none();
+            ch.send(&Reply::Matches { entries, last })?;
+            if last {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! Reading a file's words in bounded memory.
+//!
+//! A file is read in chunks of [`CHUNK`] bytes into one reused buffer and
+//! tokenized as it comes, so a file of any size takes the same memory (plus
+//! its longest word). The words are exactly those of
+//! [`iter_words`](super::iter_words) over the file's text decoded lossily
+//! ([`String::from_utf8_lossy`]): invalid UTF-8 becomes U+FFFD there, a
+//! character that is neither a separator nor a word character, and here
+//! each invalid byte is treated as such a character (how many replacement
+//! characters a sequence gives does not change the words).
+//!
+//! A file whose first [`BINARY_PREFIX`] bytes hold a NUL byte is binary, as
+//! grep and ripgrep decide, and gives no words.
+//!
+//! ```
+//! use pprocess_examples::indexer::scan::{Scanner, Outcome};
+//! let mut scanner = Scanner::new();
+//! let mut words = Vec::new();
+//! let outcome = scanner
+//!     .scan(&b"The cat's (hat)\n caf\xc3\xa9 x\xffy"[..], |w| words.push(w.to_owned()))
+//!     .unwrap();
+//! assert_eq!(words, ["The", "cat", "hat", "café", "x"]);
+//! assert_eq!(outcome, Outcome::Text { bytes: 26, words: 5, lossy: true });
+//! assert_eq!(scanner.scan(&b"ELF\0..."[..], |_| {}).unwrap(), Outcome::Binary);
+//! ```
+
+use std::io::{self, Read};
+
+use super::tokenize::{is_separator, is_word_char};
+
+/// Bytes read at a time.
+pub const CHUNK: usize = 256 * 1024;
+
+/// A NUL byte among a file's first this many bytes makes it binary.
+pub const BINARY_PREFIX: usize = 8 * 1024;
+
+/// What scanning a file found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The file is text; its words were given.
+    Text {
+        /// The file's size in bytes.
+        bytes: u64,
+        /// The words given (with repetitions).
+        words: u64,
+        /// Whether the file holds invalid UTF-8.
+        lossy: bool,
+    },
+    /// The file is binary (a NUL byte in its first [`BINARY_PREFIX`]
+    /// bytes); no word was given.
+    Binary,
+}
+
+/// Whether `bytes` (a file's beginning) make the file binary.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_PREFIX)].contains(&0)
+}
+
+/// ASCII byte classes.
+const OTHER: u8 = 0;
+const WORD: u8 = 1;
+const SEPARATOR: u8 = 2;
+
+/// The class of each ASCII byte (bytes from 128 are not looked up).
+const CLASS: [u8; 128] = {
+    let mut class = [OTHER; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_alphanumeric() {
+            WORD
+        } else if matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x1c..=0x1f) {
+            SEPARATOR
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    class
+};
+
+/// One decoded unit of text at some position.
+enum Unit {
+    /// A valid character and its length in bytes.
+    Char(char, usize),
+    /// A byte that does not begin a valid character.
+    Invalid,
+    /// The buffer ends inside what may be a character.
+    Incomplete,
+}
+
+/// Decodes the non-ASCII unit at the start of `bytes` (not empty).
+fn decode(bytes: &[u8]) -> Unit {
+    let len = match bytes[0] {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return Unit::Invalid,
+    };
+    if bytes.len() < len {
+        // Only a valid prefix is worth waiting for.
+        return match std::str::from_utf8(bytes) {
+            Err(e) if e.error_len().is_none() => Unit::Incomplete,
+            _ => Unit::Invalid,
+        };
+    }
+    match std::str::from_utf8(&bytes[..len]) {
+        Ok(s) => Unit::Char(s.chars().next().expect("one character"), len),
+        Err(_) => Unit::Invalid,
+    }
+}
+
+/// Where the tokenizer is between two calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Looking for the first word character of a token.
+    Before,
+    /// A token's word has ended: skipping to the next separator.
+    After,
+}
+
+/// The streaming tokenizer: the words of text given in pieces.
+#[derive(Debug, Clone)]
+struct Tokenizer {
+    state: State,
+    lossy: bool,
+}
+
+impl Tokenizer {
+    fn new() -> Self {
+        Tokenizer {
+            state: State::Before,
+            lossy: false,
+        }
+    }
+
+    /// Gives every word of `buf` that ends inside it (all of them when
+    /// `eof`); returns how many bytes were used up. The rest (a word or a
+    /// character cut by the end of the buffer) must be given again, with
+    /// what follows it.
+    fn feed(&mut self, buf: &[u8], eof: bool, emit: &mut impl FnMut(&str)) -> usize {
+        let n = buf.len();
+        // The valid beginning of the buffer (all of it, for most text), as
+        // text once, so that a word in it is a slice without a check.
+        let valid = match std::str::from_utf8(buf) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid up to here"),
+        };
+        let word = |start: usize, end: usize| -> &str {
+            match valid.get(start..end) {
+                Some(word) => word,
+                None => as_str(&buf[start..end]),
+            }
+        };
+        let mut i = 0;
+        loop {
+            if self.state == State::After {
+                // Skip to the end of the token.
+                loop {
+                    if i == n {
+                        return n;
+                    }
+                    let b = buf[i];
+                    if b < 128 {
+                        i += 1;
+                        if CLASS[b as usize] == SEPARATOR {
+                            break;
+                        }
+                        continue;
+                    }
+                    match decode(&buf[i..]) {
+                        Unit::Char(c, len) => {
+                            i += len;
+                            if is_separator(c) {
+                                break;
+                            }
+                        }
+                        Unit::Invalid => {
+                            self.lossy = true;
+                            i += 1;
+                        }
+                        Unit::Incomplete if eof => {
+                            self.lossy = true;
+                            return n;
+                        }
+                        Unit::Incomplete => return i,
+                    }
+                }
+                self.state = State::Before;
+            }
+            // Before: find the next word character.
+            loop {
+                if i == n {
+                    return n;
+                }
+                let b = buf[i];
+                if b < 128 {
+                    if CLASS[b as usize] == WORD {
+                        break;
+                    }
+                    i += 1;
+                    continue;
+                }
+                match decode(&buf[i..]) {
+                    Unit::Char(c, len) => {
+                        if is_word_char(c) {
+                            break;
+                        }
+                        i += len;
+                    }
+                    Unit::Invalid => {
+                        self.lossy = true;
+                        i += 1;
+                    }
+                    Unit::Incomplete if eof => {
+                        self.lossy = true;
+                        return n;
+                    }
+                    Unit::Incomplete => return i,
+                }
+            }
+            // A word begins at `start`.
+            let start = i;
+            loop {
+                if i == n {
+                    if eof {
+                        emit(word(start, n));
+                        return n;
+                    }
+                    return start;
+                }
+                let b = buf[i];
+                if b < 128 {
+                    match CLASS[b as usize] {
+                        WORD => {
+                            i += 1;
+                            continue;
+                        }
+                        class => {
+                            emit(word(start, i));
+                            i += 1;
+                            if class == OTHER {
+                                self.state = State::After;
+                            }
+                            break;
+                        }
+                    }
+                }
+                match decode(&buf[i..]) {
+                    Unit::Char(c, len) if is_word_char(c) => i += len,
+                    Unit::Char(c, len) => {
+                        emit(word(start, i));
+                        i += len;
+                        if !is_separator(c) {
+                            self.state = State::After;
+                        }
+                        break;
+                    }
+                    Unit::Invalid => {
+                        self.lossy = true;
+                        emit(word(start, i));
+                        i += 1;
+                        self.state = State::After;
+                        break;
+                    }
+                    Unit::Incomplete if eof => {
+                        self.lossy = true;
+                        emit(word(start, i));
+                        return n;
+                    }
+                    Unit::Incomplete => return start,
+                }
+            }
+        }
+    }
+}
+
+/// The text of a word found by the tokenizer, which only ever spans valid
+/// characters.
+fn as_str(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("a word is valid UTF-8")
+}
+
+/// Scans files (or any reader) for words with one reused buffer.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    buf: Vec<u8>,
+}
+
+impl Scanner {
+    /// A scanner with no buffer yet (it is allocated at the first scan).
+    pub fn new() -> Self {
+        Scanner::default()
+    }
+
+    /// Reads `reader` to its end in chunks and gives each of its words to
+    /// `emit`, unless it is binary. Memory stays at [`CHUNK`] bytes plus the
+    /// longest word.
+    ///
+    /// # Errors
+    ///
+    /// The first read error (other than `Interrupted`). Words given before
+    /// it are not taken back.
+    pub fn scan(
+        &mut self,
+        mut reader: impl Read,
+        mut emit: impl FnMut(&str),
+    ) -> io::Result<Outcome> {
+        if self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
+        }
+        let mut tokenizer = Tokenizer::new();
+        let mut filled = 0;
+        let mut total = 0u64;
+        let mut words = 0u64;
+        let mut first = true;
+        let mut count = |word: &str| {
+            words += 1;
+            emit(word);
+        };
+        loop {
+            if filled == self.buf.len() {
+                // A word longer than the buffer: make room for it.
+                let len = self.buf.len();
+                self.buf.resize(len * 2, 0);
+            }
+            let read = read_some(&mut reader, &mut self.buf[filled..])?;
+            filled += read;
+            total += read as u64;
+            let eof = read == 0;
+            if first {
+                // Decide binary on the whole prefix, before any word.
+                if filled < BINARY_PREFIX && !eof {
+                    continue;
+                }
+                first = false;
+                if is_binary(&self.buf[..filled]) {
+                    return Ok(Outcome::Binary);
+                }
+            }
+            let used = tokenizer.feed(&self.buf[..filled], eof, &mut count);
+            if eof {
+                break;
+            }
+            self.buf.copy_within(used..filled, 0);
+            filled -= used;
+        }
+        if self.buf.len() > CHUNK {
+            self.buf.truncate(CHUNK);
+            self.buf.shrink_to_fit();
+        }
+        Ok(Outcome::Text {
+            bytes: total,
+            words,
+            lossy: tokenizer.lossy,
+        })
+    }
+}
+
+/// One `read`, retried when interrupted.
+fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indexer::iter_words;
+
+    /// A reader that gives at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn scanned(data: &[u8], step: usize) -> (Vec<String>, Outcome) {
+        let mut words = Vec::new();
+        let outcome = Scanner::new()
+            .scan(Trickle { data, step }, |w| words.push(w.to_owned()))
+            .unwrap();
+        (words, outcome)
+    }
+
+    fn expected(data: &[u8]) -> Vec<String> {
+        iter_words(&String::from_utf8_lossy(data))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn same_words_as_the_lossy_text_whatever_the_pieces() {
+        let samples: &[&[u8]] = &[
+            b"",
+            b"plain words, and (punctuation)!",
+            "café naïve «Straße» 日本語 ٣٤ x٣٤y a\u{a0}b\u{3000}c\u{85}d".as_bytes(),
+            b"caf\xe9 cr\xe8me \xff\xfe alpha \xe2\x82 x \xf0\x9f\x98 y\xf0\x9f\x98\x80z",
+            b"ab\xe2\x80\x8bcd e\xe2\x80\xa8f trailing\xc3",
+            b"\xc3",
+            b"word\xc3\xa9",
+            b"a\x1cb\x1fc snake_case --x2y! e-mail",
+            b"\xed\xa0\x80surrogate \xc0\xafoverlong \xf4\x90\x80\x80big",
+        ];
+        for data in samples {
+            let want = expected(data);
+            for step in [1, 2, 3, 5, 7, 64, 1 << 20] {
+                let (words, outcome) = scanned(data, step);
+                assert_eq!(words, want, "{data:?} in pieces of {step}");
+                let lossy = String::from_utf8(data.to_vec()).is_err();
+                assert_eq!(
+                    outcome,
+                    Outcome::Text {
+                        bytes: data.len() as u64,
+                        words: want.len() as u64,
+                        lossy
+                    },
+                    "{data:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn random_bytes_agree_with_the_lossy_text() {
+        // Bytes drawn mostly from ASCII letters and separators, with
+        // multi-byte characters and stray bytes, in random pieces.
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"Z",
+            b"7",
+            b" ",
+            b"\n",
+            b"-",
+            b"'",
+            b".",
+            b"\xc3\xa9",
+            b"\xe3\x80\x80",
+            b"\xc2\xa0",
+            b"\xe2\x80\x8b",
+            b"\xff",
+            b"\xc3",
+            b"\xe2\x82",
+            b"\xf0\x9f\x98\x80",
+            b"\xd9\xa3",
+        ];
+        let mut seed = 0x1234_5678_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300 {
+            let len = (next() % 200) as usize;
+            let mut data = Vec::new();
+            for _ in 0..len {
+                data.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            let step = 1 + (next() % 9) as usize;
+            assert_eq!(scanned(&data, step).0, expected(&data), "{data:?}");
+        }
+    }
+
+    #[test]
+    fn words_longer_than_a_chunk() {
+        let mut data = vec![b'x'; CHUNK * 2 + 17];
+        data.extend_from_slice(b" tail");
+        let (words, _) = scanned(&data, CHUNK);
+        assert_eq!(words.len(), 2);
+        assert_eq!(words[0].len(), CHUNK * 2 + 17);
+        assert_eq!(words[1], "tail");
+    }
+
+    #[test]
+    fn binary_is_decided_on_the_first_8_kib() {
+        let mut late = vec![b'a'; BINARY_PREFIX];
+        late.push(0);
+        late.extend_from_slice(b" word");
+        // A NUL after the prefix is just another character.
+        let (words, outcome) = scanned(&late, 100);
+        assert!(matches!(outcome, Outcome::Text { .. }));
+        assert_eq!(words.len(), 2);
+        let mut early = b"text ".to_vec();
+        early.push(0);
+        assert_eq!(scanned(&early, 1).1, Outcome::Binary);
+        assert!(is_binary(b"\0"));
+        assert!(!is_binary(b""));
+    }
+
+    #[test]
+    fn read_errors_are_returned() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::from_raw_os_error(5))
+            }
+        }
+        let err = Scanner::new().scan(Failing, |_| {}).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(5));
+    }
+}
