@@ -48,6 +48,7 @@ mod map;
 mod persistent;
 mod pmap;
 mod queue;
+mod remote;
 
 pub use exchange::{ChannelId, Exchange, Handler, Inbox, Message};
 pub use manage::Managed;
@@ -58,8 +59,10 @@ pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Result};
 #[cfg(feature = "json")]
 pub use pprocess_transport::Json;
 pub use pprocess_transport::{
-    Background, BackgroundCallable, Builder, Channel, Fork, MessagePack, PersistentChannel,
-    PersistentFork, TransportKind, connect, create, create_persistent, create_pipes, exit,
-    is_temporary, num_cores, start, start_persistent, thread_count, waitall, waitall_timeout,
+    Background, BackgroundCallable, Builder, Channel, Fork, ForkServer, MessagePack,
+    PersistentChannel, PersistentFork, RemoteFn, TransportKind, connect, create, create_persistent,
+    create_pipes, exit, is_temporary, num_cores, set_thread_warning, start, start_persistent,
+    thread_count, waitall, waitall_timeout,
 };
 pub use queue::Queue;
+pub use remote::{ManagedFn, pmap_fn};

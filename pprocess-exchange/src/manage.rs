@@ -92,12 +92,14 @@ where
                 index,
                 run: Box::new(move |ch| reusable_loop(ch, &*f, first).map_err(|e| e.to_string())),
                 feed: Some(Box::new(move |ch: &mut Channel<C>| ch.feed(&args))),
+                remote: None,
             }
         } else {
             Job {
                 index,
                 run: Box::new(move |ch| ch.send(&f(args)).map_err(|e| e.to_string())),
                 feed: None,
+                remote: None,
             }
         };
         self.exchange.submit(job)

@@ -53,9 +53,11 @@
 
 mod channel;
 mod codec;
+mod forkserver;
 mod framing;
 mod process;
 mod registry;
+mod remote;
 mod sys;
 mod transport;
 
@@ -63,6 +65,7 @@ pub use channel::Channel;
 #[cfg(feature = "json")]
 pub use codec::Json;
 pub use codec::MessagePack;
+pub use forkserver::{ForkServer, set_thread_warning};
 pub use pprocess_core::{Codec, Error, ExitStatus, Pid, Process, Result, Transport};
 pub use process::{
     Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
@@ -73,4 +76,5 @@ pub use process::{
     panic_message, run_in_child, start, thread_count, waitall, waitall_timeout,
 };
 pub use registry::{track_fd, untrack_fd};
+pub use remote::{Failure, ProgramKey, RemoteFn};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};

@@ -4,6 +4,7 @@ mod handler;
 mod launch;
 mod outcome;
 mod readiness;
+mod remote;
 mod slots;
 
 use std::collections::VecDeque;
@@ -18,6 +19,7 @@ use pprocess_transport::{Builder, Channel, MessagePack};
 use serde::de::DeserializeOwned;
 
 pub use handler::{Handler, Inbox, Message};
+pub(crate) use remote::RemoteStart;
 use slots::{Slot, Slots, TrackedPoll};
 
 /// Messages taken from one channel before others get a turn.
@@ -40,6 +42,9 @@ pub(crate) struct Job<C> {
     pub(crate) run: ChildRun<C>,
     /// For reusable work: queues the arguments on a live worker instead.
     pub(crate) feed: Option<WorkerFeed<C>>,
+    /// For a remote function: started by `Builder::spawn` instead of a
+    /// fork running `run`.
+    pub(crate) remote: Option<RemoteStart<C>>,
 }
 
 /// Readiness over many channels, with a limit on live children: pprocess's
