@@ -56,6 +56,10 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 /// outlive it. The server ends when its handle (and every clone of it) is
 /// dropped, or with the program.
 ///
+/// Linux ties `PR_SET_PDEATHSIG` to a thread: the server and its workers
+/// are killed when the thread that called [`ForkServer::start`] ends, so
+/// call it from the main thread (or from a thread that outlives them).
+///
 /// # Examples
 ///
 /// ```
