@@ -130,6 +130,7 @@ mod map;
 mod persistent;
 mod pmap;
 mod queue;
+mod remote;
 
 pub use exchange::{
     Answering, ChannelId, Created, Exchange, Handler, Inbox, Message, Reply, answering,
@@ -146,9 +147,10 @@ pub use pprocess_core::{
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use pprocess_transport::Json;
 pub use pprocess_transport::{
-    Background, BackgroundCallable, Builder, Channel, Fork, MessagePack, PersistentChannel,
-    PersistentFork, TransportKind, connect, create, create_persistent, create_pipes, exit,
-    is_temporary, num_cores, start, start_persistent, thread_count, waitall, waitall_timeout,
+    Background, BackgroundCallable, Builder, Channel, Fork, ForkServer, MessagePack,
+    PersistentChannel, PersistentFork, RemoteFn, TransportKind, connect, create, create_persistent,
+    create_pipes, exit, is_temporary, num_cores, set_thread_warning, start, start_persistent,
+    thread_count, waitall, waitall_timeout,
 };
 pub use pprocess_transport::{
     Child, ChildFailure, ChildOutcome, JoinHandle, MAX_ADDRESS_LEN, Pipe, ResultOutcome,
@@ -156,6 +158,7 @@ pub use pprocess_transport::{
     run_in_child, spawn, start_typed, track_fd, untrack_fd,
 };
 pub use queue::Queue;
+pub use remote::{ManagedFn, pmap_fn};
 
 /// The README's Rust code, compiled and run by `cargo test` (doctests).
 #[cfg(doctest)]

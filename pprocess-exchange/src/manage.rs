@@ -179,6 +179,7 @@ impl<A, F> Managed<A, F> {
             index,
             run: Box::new(move |ch| ch.send(&f(args)).map_err(|e| ChildFailure::from_error(&e))),
             feed: None,
+            remote: None,
         })
     }
 }
@@ -233,6 +234,7 @@ impl<A, F> Reusable<A, F> {
                     None => Err(Error::Protocol("arguments already taken".into())),
                 }
             })),
+            remote: None,
         })
     }
 }

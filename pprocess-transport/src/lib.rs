@@ -71,10 +71,12 @@
 
 mod channel;
 mod codec;
+mod forkserver;
 mod framing;
 mod outcome;
 mod process;
 mod registry;
+mod remote;
 mod spawn;
 mod sys;
 mod transport;
@@ -85,6 +87,7 @@ pub use channel::Channel;
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use codec::Json;
 pub use codec::MessagePack;
+pub use forkserver::{ForkServer, set_thread_warning};
 pub use outcome::{ChildFailure, ResultOutcome, SpawnOutcome, ValueOutcome};
 pub use pprocess_core::{
     Codec, Error, ExitStatus, Pid, Process, RemoteCause, RemoteKind, Result, Transport,
@@ -98,6 +101,7 @@ pub use process::{
     panic_message, run_in_child, start, thread_count, waitall, waitall_timeout,
 };
 pub use registry::{track_fd, untrack_fd};
+pub use remote::{Failure, ProgramKey, RemoteFn};
 pub use spawn::{JoinHandle, spawn};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
 pub use typed::{TypedChannel, TypedIter, start_typed};

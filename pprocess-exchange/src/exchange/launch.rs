@@ -24,15 +24,17 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
     /// descriptors (`EAGAIN`, `EMFILE`, `ENFILE`) puts the job back until a
     /// child ends; with no child running it is an error (nothing would
     /// ever free a place).
-    fn launch(&mut self, job: Job<'a, C>) -> Result<()> {
-        match self.builder.create() {
+    fn launch(&mut self, mut job: Job<'a, C>) -> Result<()> {
+        match self.fork_for(&job) {
             Ok(Fork::Parent(ch)) => {
                 let reusable = job.feed.is_some() && self.reuse;
-                if let Err(e) = self.register(ch, job.index, reusable) {
-                    self.waiting.push_front(job);
-                    return Err(e);
+                match self.register(ch, job.index, reusable) {
+                    Ok(id) => self.feed_first(id, job.remote.take(), reusable),
+                    Err(e) => {
+                        self.waiting.push_front(job);
+                        Err(e)
+                    }
                 }
-                Ok(())
             }
             Ok(Fork::Child(ch)) => pprocess_transport::run_in_child(ch, job.run),
             Err(e) if is_temporary(&e) => {
@@ -81,6 +83,7 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
             index,
             run: Box::new(move |ch| f(ch).into_failure()),
             feed: None,
+            remote: None,
         })
     }
 

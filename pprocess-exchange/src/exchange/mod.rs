@@ -4,6 +4,7 @@ mod handler;
 mod launch;
 mod outcome;
 mod readiness;
+mod remote;
 mod slots;
 
 use std::collections::{HashMap, VecDeque};
@@ -18,6 +19,7 @@ use pprocess_transport::{Builder, Channel, ChildFailure, MessagePack};
 use serde::de::DeserializeOwned;
 
 pub use handler::{Answering, Handler, Inbox, Message, Reply, answering};
+pub(crate) use remote::RemoteStart;
 use slots::{Slot, Slots, TrackedPoll};
 
 /// Messages taken from one channel before others get a turn.
@@ -74,6 +76,9 @@ pub(crate) struct Job<'a, C> {
     pub(crate) run: ChildRun<'a, C>,
     /// For reusable work: queues the arguments on a live worker instead.
     pub(crate) feed: Option<WorkerFeed<'a, C>>,
+    /// For a remote function: started by `Builder::start_fn` instead of a
+    /// fork running `run`.
+    pub(crate) remote: Option<RemoteStart<'a, C>>,
 }
 
 /// Readiness over many channels, with a limit on live children: pprocess's

@@ -172,16 +172,16 @@ pub enum Fork<C = MessagePack> {
 }
 
 /// What [`fork_locked`] is asked to do besides forking.
-struct ForkPlan<'a> {
+pub(crate) struct ForkPlan<'a> {
     /// Descriptors the child keeps (its end of the new channel).
-    keep: &'a [RawFd],
+    pub(crate) keep: &'a [RawFd],
     /// The parent's end of the new channel: closed first thing in the
     /// child, which frees a descriptor for `/dev/null` even when the
     /// parent is at its descriptor limit; handed back in the parent.
-    parent_end: Option<Box<dyn pprocess_core::Transport>>,
+    pub(crate) parent_end: Option<Box<dyn pprocess_core::Transport>>,
     /// Whether the child ends with the forking thread
     /// (`PR_SET_PDEATHSIG`).
-    die_with_parent: bool,
+    pub(crate) die_with_parent: bool,
 }
 
 /// Forks with the standard streams' locks and the registry's held, so that
@@ -190,7 +190,8 @@ struct ForkPlan<'a> {
 /// new channel, replaces every other tracked descriptor but `plan.keep`
 /// with `/dev/null`, forgets the parent's children, and (unless asked to
 /// outlive the parent) arranges to die with the forking thread.
-fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPlan<'_>)> {
+pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPlan<'_>)> {
+    crate::forkserver::warn_if_threaded();
     let parent = std::process::id() as Pid;
     let mut out = io::stdout().lock();
     let _ = out.flush();
@@ -266,10 +267,11 @@ fn reap_orphans(state: &mut registry::State) {
 /// ```
 pub struct Builder<C = MessagePack> {
     kind: TransportKind,
-    max_frame: usize,
-    socket_buffer: Option<usize>,
+    pub(crate) max_frame: usize,
+    pub(crate) socket_buffer: Option<usize>,
     log: Option<std::path::PathBuf>,
-    outlive_parent: bool,
+    pub(crate) outlive_parent: bool,
+    pub(crate) server: Option<crate::ForkServer>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -280,6 +282,7 @@ impl<C> fmt::Debug for Builder<C> {
             .field("max_frame", &self.max_frame)
             .field("socket_buffer", &self.socket_buffer)
             .field("outlive_parent", &self.outlive_parent)
+            .field("server", &self.server)
             .field("codec", &std::any::type_name::<C>())
             .finish()
     }
@@ -293,6 +296,7 @@ impl<C> Clone for Builder<C> {
             socket_buffer: self.socket_buffer,
             log: self.log.clone(),
             outlive_parent: self.outlive_parent,
+            server: self.server.clone(),
             _codec: PhantomData,
         }
     }
@@ -314,6 +318,7 @@ impl<C: Codec> Builder<C> {
             socket_buffer: None,
             log: None,
             outlive_parent: false,
+            server: None,
             _codec: PhantomData,
         }
     }
@@ -351,7 +356,7 @@ impl<C: Codec> Builder<C> {
         self
     }
 
-    fn channel(&self, transport: Box<dyn pprocess_core::Transport>) -> Channel<C> {
+    pub(crate) fn channel(&self, transport: Box<dyn pprocess_core::Transport>) -> Channel<C> {
         let mut ch = Channel::new(transport);
         ch.set_max_frame_size(self.max_frame);
         ch
@@ -456,7 +461,7 @@ impl std::error::Error for NoDescriptors {}
 
 /// Gives a lack of descriptors (`EMFILE`/`ENFILE`) a message that names
 /// the limit; other errors pass unchanged.
-fn channel_error(e: io::Error) -> Error {
+pub(crate) fn channel_error(e: io::Error) -> Error {
     match e.raw_os_error() {
         Some(errno @ (nix::libc::EMFILE | nix::libc::ENFILE)) => {
             Error::Io(io::Error::new(e.kind(), NoDescriptors { errno }))

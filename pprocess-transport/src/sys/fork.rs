@@ -68,3 +68,32 @@ pub(crate) fn pidfd_open(pid: Pid) -> io::Result<std::os::fd::OwnedFd> {
     let fd = std::os::fd::RawFd::try_from(fd).map_err(io::Error::other)?;
     Ok(super::own_fd(fd))
 }
+
+/// Forks the calling process like [`fork`], except that the new process is
+/// a child of the caller's *parent* (Linux's `clone(CLONE_PARENT)`): the
+/// fork server makes its workers this way, so that they are children of
+/// the program that asked for them, which waits for them, reaps them and
+/// gets their `SIGCHLD`, exactly as for a child it forked itself.
+///
+/// Only the fork server calls it, and only while it has a single thread:
+/// the raw system call skips the C library's `fork` bookkeeping (its
+/// `atfork` handlers, which reset locks that other threads could hold, and
+/// the thread's cached id in the thread control block), which has nothing
+/// to do in a process with one thread that holds no lock. The child must
+/// end with [`exit_now`].
+pub(crate) fn fork_sibling() -> io::Result<ForkResult> {
+    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: `clone` with no new stack and no `CLONE_VM` duplicates the
+    // process like `fork`: the child gets a copy of the address space,
+    // running on its copy of this stack. The remaining arguments (parent
+    // and child tid pointers, TLS) are unused without the flags that read
+    // them, so zeros are valid in any order the architecture uses. The
+    // hazards of skipping glibc's `fork` wrapper are the caller's, as
+    // documented above: the fork server has one thread and holds no lock.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(ForkResult::Child),
+        pid => Ok(ForkResult::Parent(pid as Pid)),
+    }
+}

@@ -46,6 +46,13 @@ impl SocketPair {
         Ok((SocketPair { fd: a }, SocketPair { fd: b }))
     }
 
+    /// Wraps a descriptor received from another process (the fork
+    /// server's workers get their channel end this way), tracking it.
+    pub(crate) fn from_fd(fd: std::os::fd::OwnedFd) -> SocketPair {
+        let [fd] = TrackedFd::track_all([fd]);
+        SocketPair { fd }
+    }
+
     /// Sets the kernel's send and receive buffer sizes (`SO_SNDBUF`,
     /// `SO_RCVBUF`); bulk channels move large frames faster with larger
     /// buffers.

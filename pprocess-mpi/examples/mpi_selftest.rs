@@ -1,0 +1,180 @@
+//! The MPI backend's checks, run under a launcher:
+//!
+//! ```sh
+//! cargo build -p pprocess-mpi --features mpi --example mpi_selftest
+//! mpirun --oversubscribe -np 4 target/debug/examples/mpi_selftest
+//! ```
+//!
+//! Rank 0 runs every check and prints one line per check, then
+//! `N passed, M failed`; it exits with 1 if any failed. The other ranks
+//! serve. With `PPROCESS_MPI_DIE_AT=K` in the environment (`mpirun -x`),
+//! the rank that gets item K of the last check aborts instead, so that a
+//! job whose rank dies can be shown to end (mpirun reports it and exits
+//! non-zero) rather than hang.
+
+use std::collections::BTreeSet;
+
+use pprocess_mpi::Error;
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn with_pid(x: u64) -> (u64, u32) {
+    // Enough work that every rank gets some.
+    let mut acc = x;
+    for i in 0..20_000u64 {
+        acc = acc.wrapping_mul(6364136223846793005).wrapping_add(i);
+    }
+    std::hint::black_box(acc);
+    (x, std::process::id())
+}
+
+fn odd_panics(x: u64) -> u64 {
+    assert!(x % 2 == 0, "{x} is odd");
+    x
+}
+
+fn reverse(bytes: Vec<u8>) -> Vec<u8> {
+    bytes.into_iter().rev().collect()
+}
+
+fn die_at(x: u64) -> u64 {
+    let target = std::env::var("PPROCESS_MPI_DIE_AT").ok();
+    if target.and_then(|t| t.parse::<u64>().ok()) == Some(x) {
+        std::process::abort();
+    }
+    x
+}
+
+fn main() {
+    let cluster = match pprocess_mpi::init() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mpi_selftest: init: {e}");
+            std::process::exit(2);
+        }
+    };
+    // Only rank 0 gets here.
+    let expected_ranks: usize = std::env::var("OMPI_COMM_WORLD_SIZE")
+        .or_else(|_| std::env::var("PMI_SIZE"))
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let mut passed = 0;
+    let mut failed = 0;
+    let mut check = |name: &str, outcome: Result<(), String>| match outcome {
+        Ok(()) => {
+            println!("ok   {name}");
+            passed += 1;
+        }
+        Err(why) => {
+            println!("FAIL {name}: {why}");
+            failed += 1;
+        }
+    };
+
+    check(
+        "launched by mpi, one worker per rank but rank 0",
+        if cluster.is_mpi() && cluster.workers() == expected_ranks.saturating_sub(1).max(1) {
+            Ok(())
+        } else {
+            Err(format!(
+                "is_mpi {}, workers {}, ranks {expected_ranks}",
+                cluster.is_mpi(),
+                cluster.workers()
+            ))
+        },
+    );
+
+    check(
+        "pmap of 10000 items keeps input order",
+        match cluster.pmap(square, 0..10_000u64) {
+            Ok(v) if v == (0..10_000).map(|x| x * x).collect::<Vec<_>>() => Ok(()),
+            Ok(v) => Err(format!(
+                "{} results, first {:?}",
+                v.len(),
+                &v[..v.len().min(4)]
+            )),
+            Err(e) => Err(e.to_string()),
+        },
+    );
+
+    check(
+        "work is spread over the other ranks",
+        match cluster.pmap(with_pid, 0..400u64) {
+            Ok(v) => {
+                let me = std::process::id();
+                let pids: BTreeSet<u32> = v.iter().map(|&(_, p)| p).collect();
+                let in_order = v.iter().enumerate().all(|(i, &(x, _))| x == i as u64);
+                let wanted = cluster.workers().min(2);
+                if !in_order {
+                    Err("out of order".into())
+                } else if expected_ranks > 1 && pids.contains(&me) {
+                    Err("rank 0 ran work".into())
+                } else if pids.len() < wanted {
+                    Err(format!("{} distinct ranks, wanted {wanted}", pids.len()))
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    );
+
+    check(
+        "a panic in pmap is the first failing item",
+        match cluster.pmap(odd_panics, [0u64, 2, 4, 7, 8, 9]) {
+            Err(Error::Remote { message, .. }) if message == "item 3 panicked: 7 is odd" => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+
+    check(
+        "map gives each call its own result",
+        match cluster.map(odd_panics, [2u64, 3, 4]) {
+            Ok(v) => match (&v[0], &v[1], &v[2]) {
+                (Ok(2), Err(Error::Remote { message, .. }), Ok(4)) if message == "3 is odd" => {
+                    Ok(())
+                }
+                other => Err(format!("{other:?}")),
+            },
+            Err(e) => Err(e.to_string()),
+        },
+    );
+
+    check("megabyte arguments and results cross intact", {
+        let items: Vec<Vec<u8>> = (0..4u8)
+            .map(|k| (0..1 << 20).map(|i: u32| (i as u8) ^ k).collect())
+            .collect();
+        match cluster.pmap(reverse, items.clone()) {
+            Ok(v) => {
+                let good = v.len() == 4
+                    && v.iter()
+                        .zip(&items)
+                        .all(|(got, sent)| got.iter().eq(sent.iter().rev()));
+                if good {
+                    Ok(())
+                } else {
+                    Err("payload changed".into())
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    });
+
+    if std::env::var_os("PPROCESS_MPI_DIE_AT").is_some() {
+        // A rank dies mid-run: the launcher ends the job (this line is not
+        // reached, or its error is reported).
+        match cluster.pmap(die_at, 0..1000u64) {
+            Ok(_) => check("a dying rank is reported", Err("pmap succeeded".into())),
+            Err(e) => check("a dying rank is reported", Err(format!("error: {e}"))),
+        }
+    }
+
+    drop(cluster);
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

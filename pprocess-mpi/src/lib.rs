@@ -1,0 +1,296 @@
+//! One program, two launchers: the same work on forked workers on one
+//! machine, or spread over the ranks of an MPI job across hosts.
+//!
+//! # Quick start
+//!
+//! ```
+//! fn score(x: u64) -> u64 {
+//!     x * x
+//! }
+//!
+//! // At the top of main. Under `mpirun`/`srun` (with the `mpi` feature),
+//! // rank 0 goes on from here and every other rank serves work until rank
+//! // 0 ends; otherwise work runs on forked workers of this machine.
+//! let cluster = pprocess_mpi::init()?;
+//! let squares = cluster.pmap(score, 0..100u64)?;
+//! assert_eq!(squares[9], 81);
+//! # Ok::<(), pprocess_mpi::Error>(())
+//! ```
+//!
+//! # What crosses
+//!
+//! Work is a function plus arguments
+//! ([`RemoteFn`]): a `fn` item or a closure
+//! that captures nothing, with serde arguments and results (MessagePack).
+//! A rank runs the same executable as rank 0 (checked at [`init`]), so the
+//! function is found there by its place in the executable; closures'
+//! captures never cross. Results come back in input order, and a panic is
+//! [`Error::Remote`] naming the item.
+//!
+//! # Launchers
+//!
+//! Built with the feature `mpi` and started by `mpirun` or `srun` (seen in
+//! the environment: `OMPI_COMM_WORLD_SIZE`, `PMI_SIZE` or `PMIX_RANK`),
+//! [`init`] initialises MPI (`MPI_THREAD_FUNNELED`: only the thread that
+//! called `init` uses MPI). Otherwise — without the feature, or started
+//! directly — nothing of MPI is touched, and work runs on forked workers:
+//! through a [`ForkServer`](pprocess_transport::ForkServer) when `init`
+//! runs while the process has one thread, else forked from the process.
+//!
+//! # Fork safety
+//!
+//! Under MPI, neither rank 0 nor the other ranks fork: an MPI process must
+//! not call MPI after `fork`, and a forked child must not inherit MPI
+//! state it could touch. Do not call `start`, `create` or a fork-based
+//! exchange in a program that runs under MPI.
+//!
+//! # Features
+//!
+//! - `mpi` (off by default): the MPI backend, through the `mpi` crate
+//!   (needs Open MPI's `libopenmpi-dev` and `libclang-dev` to build).
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
+
+mod local;
+#[cfg(feature = "mpi")]
+mod ranks;
+// Without the feature, only the tests use the wire format.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod wire;
+
+pub use pprocess_core::{Error, Result};
+
+use pprocess_transport::{MessagePack, RemoteFn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+/// Items per task of [`Cluster::pmap`], per worker, so that ranks stay
+/// balanced when items take different times.
+const TASKS_PER_WORKER: usize = 8;
+
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+/// The most items in one task.
+const MAX_CHUNK: usize = 8192;
+
+/// Where work runs: the ranks of an MPI job, or forked workers of this
+/// machine. Made by [`init`].
+///
+/// On rank 0 it lives for the rest of the program; when it is dropped, the
+/// other ranks end. It is not `Send`: the thread that called [`init`] owns
+/// MPI.
+#[derive(Debug)]
+pub struct Cluster {
+    backend: Backend,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Local(local::Local),
+    #[cfg(feature = "mpi")]
+    Mpi(ranks::Ranks),
+}
+
+/// Whether this process was started by an MPI launcher.
+pub fn launched_by_mpi() -> bool {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+/// Starts the cluster: call it at the top of `main`, before any thread is
+/// started.
+///
+/// Under an MPI launcher (and with the feature `mpi`), on rank 0 it returns
+/// the [`Cluster`] and the program goes on; on every other rank it serves
+/// work until rank 0 drops its cluster, then ends the process (it never
+/// returns there). Otherwise it returns a cluster of forked workers.
+///
+/// # Examples
+///
+/// See the [crate docs](crate).
+///
+/// # Errors
+///
+/// [`Error::Protocol`] if MPI was initialised already; [`Error::Io`] if the
+/// executable cannot be read (to check that every rank runs the same one).
+/// A rank whose executable differs from rank 0's aborts the job.
+pub fn init() -> Result<Cluster> {
+    #[cfg(feature = "mpi")]
+    if launched_by_mpi() {
+        return Ok(Cluster {
+            backend: Backend::Mpi(ranks::init()?),
+            _not_send: std::marker::PhantomData,
+        });
+    }
+    Ok(Cluster {
+        backend: Backend::Local(local::Local::new()),
+        _not_send: std::marker::PhantomData,
+    })
+}
+
+impl Cluster {
+    /// Whether work goes to MPI ranks.
+    pub fn is_mpi(&self) -> bool {
+        !matches!(self.backend, Backend::Local(_))
+    }
+
+    /// How many processes work runs on: the ranks other than rank 0 (at
+    /// least 1: rank 0 works alone in a job of one rank), or the cores of
+    /// this machine.
+    pub fn workers(&self) -> usize {
+        match &self.backend {
+            Backend::Local(l) => l.workers(),
+            #[cfg(feature = "mpi")]
+            Backend::Mpi(r) => (r.size() - 1).max(1),
+        }
+    }
+
+    /// Whether local work goes through a fork server (it does when
+    /// [`init`] ran while the process had one thread).
+    pub fn has_fork_server(&self) -> bool {
+        match &self.backend {
+            Backend::Local(l) => l.has_fork_server(),
+            #[cfg(feature = "mpi")]
+            Backend::Mpi(_) => false,
+        }
+    }
+
+    /// Applies `f` to every item on the workers and returns the results in
+    /// input order; the items travel to the workers in chunks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cluster = pprocess_mpi::init()?;
+    /// let lengths = cluster.pmap(|s: String| s.len(), ["a".to_string(), "bcd".into()])?;
+    /// assert_eq!(lengths, [1, 3]);
+    /// # Ok::<(), pprocess_mpi::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first failure in input order: [`Error::Remote`] if `f` panicked
+    /// on an item (`item {position} panicked: {message}`), or what made a
+    /// worker fail to start or die.
+    pub fn pmap<T, R>(&self, f: fn(T) -> R, items: impl IntoIterator<Item = T>) -> Result<Vec<R>>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<T> = items.into_iter().collect();
+        match &self.backend {
+            Backend::Local(l) => l.pmap(f, items),
+            #[cfg(feature = "mpi")]
+            Backend::Mpi(r) => {
+                let func = RemoteFn::<MessagePack>::each(f);
+                let n = items.len();
+                let chunk = (n / (self.workers() * TASKS_PER_WORKER)).clamp(1, MAX_CHUNK);
+                let tasks = chunk_tasks(&func, items, chunk)?;
+                let mut out = Vec::with_capacity(n);
+                for result in r.run(func, tasks) {
+                    out.extend(func.decode_result::<Vec<R>>(&result?)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Runs `f` on each item as a call of its own (like a `Map` of managed
+    /// calls): every result, in input order, each `Ok` or the error of its
+    /// own call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn half(x: u32) -> u32 {
+    ///     assert!(x % 2 == 0, "{x} is odd");
+    ///     x / 2
+    /// }
+    /// let cluster = pprocess_mpi::init()?;
+    /// let results = cluster.map(half, [4, 5, 6])?;
+    /// assert_eq!(results[0].as_ref().unwrap(), &2);
+    /// assert!(results[1].as_ref().unwrap_err().to_string().contains("5 is odd"));
+    /// assert_eq!(results[2].as_ref().unwrap(), &3);
+    /// # Ok::<(), pprocess_mpi::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only if no work could be started at all; failures of single calls
+    /// are in the returned vector.
+    pub fn map<T, R>(
+        &self,
+        f: fn(T) -> R,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<Vec<Result<R>>>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<T> = items.into_iter().collect();
+        match &self.backend {
+            Backend::Local(l) => l.map(f, items),
+            #[cfg(feature = "mpi")]
+            Backend::Mpi(r) => {
+                let func = RemoteFn::<MessagePack>::new(f);
+                let mut tasks = Vec::with_capacity(items.len());
+                for item in &items {
+                    let mut args = Vec::new();
+                    func.encode_args(item, &mut args)?;
+                    tasks.push(args);
+                }
+                Ok(r.run(func, tasks)
+                    .into_iter()
+                    .map(|r| r.and_then(|bytes| func.decode_result::<R>(&bytes)))
+                    .collect())
+            }
+        }
+    }
+}
+
+/// Cuts `items` into tasks of `chunk` items for an `each` function:
+/// `(first position, items)`, encoded.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+fn chunk_tasks<T: Serialize>(
+    func: &RemoteFn<MessagePack>,
+    items: Vec<T>,
+    chunk: usize,
+) -> Result<Vec<Vec<u8>>> {
+    let mut tasks = Vec::with_capacity(items.len().div_ceil(chunk.max(1)));
+    let mut first = 0;
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let part: Vec<T> = items.by_ref().take(chunk.max(1)).collect();
+        let mut args = Vec::new();
+        func.encode_args(&(first, &part), &mut args)?;
+        first += part.len();
+        tasks.push(args);
+    }
+    Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(x: u32) -> u32 {
+        x * 2
+    }
+
+    #[test]
+    fn chunks_carry_their_first_position_and_run_in_order() {
+        let func = RemoteFn::<MessagePack>::each(double);
+        let tasks = chunk_tasks(&func, (0..10u32).collect(), 4).unwrap();
+        assert_eq!(tasks.len(), 3);
+        let mut all = Vec::new();
+        for t in &tasks {
+            let mut out = Vec::new();
+            func.invoke(t, &mut out).unwrap();
+            all.extend(func.decode_result::<Vec<u32>>(&out).unwrap());
+        }
+        assert_eq!(all, (0..10).map(|x| x * 2).collect::<Vec<_>>());
+    }
+}
