@@ -58,7 +58,8 @@ fn start_in_a_threaded_process_is_an_error_naming_the_thread_count() {
     let n = thread_count().expect("/proc/self/status");
     assert!(n > 1);
     let err = ForkServer::start().unwrap_err();
-    let text = err.to_string();
+    // The reason is the error's source.
+    let text = std::error::Error::source(&err).map_or(String::new(), ToString::to_string);
     assert!(matches!(err, Error::Fork(_)), "{err:?}");
     assert!(text.contains("one thread"), "{text}");
     assert!(
@@ -382,7 +383,11 @@ fn a_forked_child_cannot_use_its_parents_server() {
         let mut ch = start(move |ch| {
             let message = match builder.start_fn(RemoteFn::new(square)) {
                 Ok(_) => "spawned".to_string(),
-                Err(e) => e.to_string(),
+                // The reason is the error's source.
+                Err(e) => format!(
+                    "{e}: {}",
+                    std::error::Error::source(&e).map_or(String::new(), ToString::to_string)
+                ),
             };
             ch.send(&message)
         })

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::thread::{self, JoinHandle};
 
-use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
+use pprocess_exchange::{Channel, ChannelId, Exchange, Handler, Pid};
 
 use super::super::parallel::Failure;
 use super::super::walk::{Found, walk_parallel};
@@ -340,7 +340,13 @@ pub(super) fn lost(
     };
     let why = match ex.remove(id) {
         Some(channel) => ended(channel, e),
-        None => format!("worker {} failed: {e}", worker.pid),
+        // The exchange removed it at its hang-up, and said how it died.
+        None => match death_of(ex, id) {
+            Some(pprocess_exchange::Error::ChildDied { status, .. }) => {
+                format!("worker {} {status}", worker.pid)
+            }
+            _ => format!("worker {} failed: {e}", worker.pid),
+        },
     };
     for batch in worker.in_flight {
         index.progress.done += batch.files.len();
@@ -358,6 +364,25 @@ pub(super) fn lost(
         index.summary.lossy -= counts.lossy;
         feeder.again.push_front(batch);
     }
+}
+
+/// Takes the exchange's report of how the worker of `id` ended (the
+/// exchange removes a channel whose peer hung up, and keeps a failed end
+/// in its inbox), leaving the reports of others.
+fn death_of(ex: &mut Exchange<Reply>, id: ChannelId) -> Option<pprocess_exchange::Error> {
+    let mut found = None;
+    let mut others = Vec::new();
+    while let Some(m) = ex.handler_mut().pop() {
+        if m.channel == id && found.is_none() {
+            found = m.result.err();
+        } else {
+            others.push(m);
+        }
+    }
+    for m in others {
+        Handler::<Reply>::store(ex.handler_mut(), m);
+    }
+    found
 }
 
 /// A worker died between indexing and sorting: its files are lost.

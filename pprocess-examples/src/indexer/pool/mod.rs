@@ -293,6 +293,32 @@ impl Pool {
                     }
                 }
             }
+            // Workers whose channel the exchange removed at their hang-up
+            // (after everything they sent was received).
+            let gone: Vec<ChannelId> = workers
+                .keys()
+                .copied()
+                .filter(|id| !ex.is_registered(*id))
+                .collect();
+            if !gone.is_empty() {
+                for id in gone {
+                    let e = pprocess_exchange::Error::Closed;
+                    lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
+                }
+                if workers.is_empty() && !feeder.again.is_empty() {
+                    feeder.finish_walk(&mut index);
+                    for _ in 0..wanted {
+                        let id = fork_worker(&mut ex, &mut workers, options, open)?;
+                        index.summary.workers += 1;
+                        feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+                    }
+                } else {
+                    let ids: Vec<ChannelId> = workers.keys().copied().collect();
+                    for id in ids {
+                        feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+                    }
+                }
+            }
         }
         feeder.finish_walk(&mut index);
         debug_assert!(feeder.list.is_empty() && feeder.again.is_empty());
