@@ -5,3 +5,4 @@
 pub mod bottles;
 pub mod grid;
 pub mod indexer;
+pub mod pygmy;
