@@ -17,17 +17,26 @@
 //! So a line that matches two patterns is printed twice, once per grep.
 //! Unlike pprocess's, which follow for ever, a follower stops when its file
 //! has had nothing new for `--idle` seconds; the greps end when their
-//! followers have, and the program when its greps have.
+//! followers have, and the program when its greps have. A grep whose
+//! program is gone (killed), and a follower whose grep is gone, stop too,
+//! within a fraction of a second.
 
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use pprocess_exchange::{Channel, Queue};
+use pprocess_exchange::{Channel, Error, Queue};
+
+/// The shortest pause of a follower between looks at its file, so that
+/// `--delay 0` does not spin.
+const MIN_DELAY: Duration = Duration::from_millis(1);
+
+/// How often a grep looks whether the main program is still there while
+/// no line comes.
+const WATCH: Duration = Duration::from_millis(100);
 
 /// The command line of `bottles` (and the start of `bottles_heartbeat`'s).
 #[derive(Debug, Clone, Parser)]
@@ -49,7 +58,7 @@ pub struct Options {
     )]
     pub patterns: Vec<String>,
     /// Seconds a follower sleeps when its file has nothing new (pprocess
-    /// used 0.1).
+    /// used 0.1; at least 0.001 is slept).
     #[arg(long, value_name = "SECS", default_value = "0.1", value_parser = parse_seconds)]
     pub delay: Duration,
     /// A follower stops when its file has had nothing new for this many
@@ -120,7 +129,8 @@ pub fn announcement(options: &Options) -> String {
 
 /// A follower: sends every line appended to `file` after `file.from`,
 /// sleeping `delay` when there is nothing new, until nothing new has come
-/// for `idle`. A last line without a newline is sent when it stops.
+/// for `idle` or its grep is gone. A last line without a newline is sent
+/// when it stops.
 fn follow(
     ch: &mut Channel,
     file: &Followed,
@@ -153,7 +163,13 @@ fn follow(
             }
             return Ok(());
         }
-        thread::sleep(delay);
+        // Sleep, watching the channel: nothing is ever sent down it, so
+        // anything but a timeout means the grep is gone, and nobody is
+        // left to read what this follower finds.
+        match ch.receive_timeout::<()>(delay.max(MIN_DELAY)) {
+            Err(Error::Timeout(_)) => {}
+            Ok(()) | Err(_) => return Ok(()),
+        }
     }
 }
 
@@ -176,13 +192,23 @@ fn grep(
             .start(move |ch| follow(ch, &file, delay, idle))
             .map_err(|e| e.to_string())?;
     }
-    for line in queue {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.contains(pattern) {
-            ch.send(&line).map_err(|e| e.to_string())?;
+    loop {
+        while let Some(message) = queue.handler_mut().pop() {
+            let line = message.result.map_err(|e| e.to_string())?;
+            if line.contains(pattern) {
+                ch.send(&line).map_err(|e| e.to_string())?;
+            }
         }
+        if !queue.unfinished() {
+            return Ok(());
+        }
+        // The main program never sends anything: a hang-up means it is
+        // gone. Stop, and the followers see this grep gone in turn.
+        if !matches!(ch.try_receive::<()>(), Ok(None)) {
+            return Ok(());
+        }
+        queue.store(Some(WATCH)).map_err(|e| e.to_string())?;
     }
-    Ok(())
 }
 
 /// Starts the pipeline: one grep child per pattern in a continuous queue

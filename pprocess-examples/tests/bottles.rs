@@ -266,3 +266,25 @@ fn bad_options_are_rejected() {
         assert!(output.stdout.is_empty(), "{bad:?}");
     }
 }
+
+#[test]
+fn killing_the_program_stops_its_greps_and_followers() {
+    let (dir, files) = three_files();
+    // Long idle: only the watch on the parent can end them soon.
+    let mut run = Running::start(BOTTLES, &args(&files, &["--idle", "60"]));
+    assert!(
+        processes_using(dir.path()).len() > 1,
+        "no children to begin with"
+    );
+    run.child.kill().unwrap();
+    run.child.wait().unwrap();
+    let killed = Instant::now();
+    let left = loop {
+        let left = processes_using(dir.path());
+        if left.is_empty() || killed.elapsed() > Duration::from_secs(10) {
+            break left;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(left, Vec::<String>::new(), "still running after 10 s");
+}
