@@ -20,7 +20,7 @@ mod world;
 pub use cli::{Options, run};
 pub use geometry::{Hit, Line, Shape, Vec3, vec3};
 pub use image::Image;
-pub use mode::{Mode, Progress, render};
+pub use mode::{Mode, Progress, render, spread};
 pub use rng::PixelRng;
 pub use scene::pprocess_scene;
 pub use world::{Light, Object, Shader, World, to_byte};

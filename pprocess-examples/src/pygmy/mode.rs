@@ -11,7 +11,8 @@ use super::world::World;
 pub enum Mode {
     /// Row after row in this process (`scene.py` with one process).
     Seq,
-    /// `pmap` over the rows: `limit` workers forked once (`scene_pmap.py`).
+    /// `pmap` over the rows: `limit` workers forked once (`scene_pmap.py`);
+    /// the rows are handed out in [`spread`] order.
     Pmap,
     /// A managed function per row, results taken from a `Queue` in
     /// arrival order: a child per row (`scene_queue.py`).
@@ -59,10 +60,15 @@ pub fn render(
             }
         }
         Mode::Pmap => {
-            let rows: Vec<usize> = (0..world.height).collect();
+            // pmap hands each worker runs of consecutive items, and the
+            // floor's rows at the bottom cost over fifty times the sky's: in
+            // top-to-bottom order the last runs would keep one worker busy
+            // while the other waits. Spread order puts rows from all over
+            // the picture in every run.
+            let rows = spread(world.height);
             let results = pmap_iter(|&sy| ByteBuf::from(world.render_row(sy)), &rows, limit)
                 .map_err(|e| format!("cannot start the pmap workers: {e}"))?;
-            for (sy, row) in results.enumerate() {
+            for (&sy, row) in rows.iter().zip(results) {
                 let row = row.map_err(|e| format!("row {sy} failed: {e}"))?;
                 image.set_row(sy, &row)?;
                 progress(&image, sy);
@@ -127,4 +133,44 @@ pub fn render(
         ));
     }
     Ok(image)
+}
+
+/// The numbers `0..n` in bit-reversed order (0, n/2, n/4, 3n/4, ...): any
+/// run of consecutive entries is spread evenly over `0..n`.
+pub fn spread(n: usize) -> Vec<usize> {
+    let bits = usize::BITS - n.saturating_sub(1).leading_zeros();
+    (0..1usize << bits)
+        .map(|i| {
+            if bits == 0 {
+                i
+            } else {
+                i.reverse_bits() >> (usize::BITS - bits)
+            }
+        })
+        .filter(|&i| i < n)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_is_a_permutation_whose_runs_cover_the_range() {
+        for n in [0, 1, 2, 3, 7, 8, 200, 257] {
+            let order = spread(n);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+        assert_eq!(spread(8), [0, 4, 2, 6, 1, 5, 3, 7]);
+        // The last eighth of the list holds rows from every eighth of the
+        // picture, not the bottom rows alone.
+        let order = spread(200);
+        let tail = &order[175..];
+        for eighth in 0..8 {
+            let range = eighth * 25..(eighth + 1) * 25;
+            assert!(tail.iter().any(|r| range.contains(r)), "{range:?}");
+        }
+    }
 }
