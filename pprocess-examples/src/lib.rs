@@ -2,5 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bottles;
 pub mod grid;
 pub mod indexer;
+pub mod pygmy;

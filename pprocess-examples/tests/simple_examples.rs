@@ -85,6 +85,12 @@ examples!(
     simple_create_map,
     simple_start_queue,
     simple_continuous_queue,
+    simple,
+    simple1,
+    simple2,
+    simple_create,
+    simple_create_queue,
+    simple_start,
 );
 
 /// The command line rejects what would make no sense.
