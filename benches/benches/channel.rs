@@ -204,7 +204,8 @@ fn raw_stream(buffer: Option<usize>, data: &[u8], msgs: u64, mode: Mode) -> Dura
         Mode::Feed => {
             let mut batch = Vec::with_capacity(RAW_BATCH + frame.len());
             for _ in 0..msgs {
-                batch.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                let len = u32::try_from(data.len()).expect("payloads are below 4 GiB");
+                batch.extend_from_slice(&len.to_le_bytes());
                 batch.extend_from_slice(data);
                 if batch.len() >= RAW_BATCH {
                     r.get_mut().write_all(&batch).expect("write");
@@ -236,7 +237,8 @@ fn raw_roundtrip(placement: Placement, data: &[u8], rounds: u64) -> Duration {
                 for _ in 0..rounds + WARM_ROUNDS {
                     let m = r.next_frame()?;
                     reply.clear();
-                    reply.extend_from_slice(&(m.len() as u32).to_le_bytes());
+                    let len = u32::try_from(m.len()).expect("payloads are below 4 GiB");
+                    reply.extend_from_slice(&len.to_le_bytes());
                     reply.extend_from_slice(m);
                     r.get_mut().write_all(&reply)?;
                 }

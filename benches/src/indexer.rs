@@ -35,17 +35,27 @@ fn index_file(map: &mut Map, scanner: &mut Scanner, id: u32, path: &PathBuf) {
 }
 
 /// Indexes `paths` one after the other (file identifier: position).
+///
+/// # Panics
+///
+/// If there are more than `u32::MAX` paths.
+#[must_use]
 pub fn index_single(paths: &[PathBuf]) -> Map {
     let mut map = Map::default();
     let mut scanner = Scanner::new();
     for (id, path) in paths.iter().enumerate() {
-        index_file(&mut map, &mut scanner, id as u32, path);
+        let id = u32::try_from(id).expect("file identifiers are u32");
+        index_file(&mut map, &mut scanner, id, path);
     }
     map
 }
 
 /// Indexes `paths` with rayon: a map per fold, merged pairwise, the
 /// smaller into the larger.
+///
+/// # Panics
+///
+/// If there are more than `u32::MAX` paths.
 pub fn index_rayon(paths: &[PathBuf]) -> Map {
     paths
         .par_iter()
@@ -53,7 +63,8 @@ pub fn index_rayon(paths: &[PathBuf]) -> Map {
         .fold(
             || (Map::default(), Scanner::new()),
             |(mut map, mut scanner), (id, path)| {
-                index_file(&mut map, &mut scanner, id as u32, path);
+                let id = u32::try_from(id).expect("file identifiers are u32");
+                index_file(&mut map, &mut scanner, id, path);
                 (map, scanner)
             },
         )

@@ -20,11 +20,13 @@ use nix::unistd::Pid;
 /// Whether the run is a quick one (`PPROCESS_BENCH_QUICK=1`, set by
 /// `benches/compare.sh --quick`): a few sizes are then smaller, and say so
 /// in their names.
+#[must_use]
 pub fn quick() -> bool {
     std::env::var_os("PPROCESS_BENCH_QUICK").is_some_and(|v| v != "0")
 }
 
 /// An environment variable as a number, or `default`.
+#[must_use]
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -119,9 +121,15 @@ pub mod raw {
 
     /// A frame as the raw baseline sends it: a 4-byte length, then the
     /// payload.
+    ///
+    /// # Panics
+    ///
+    /// If the payload is 4 GiB or more.
+    #[must_use]
     pub fn frame(payload: &[u8]) -> Vec<u8> {
         let mut v = Vec::with_capacity(RAW_PREFIX + payload.len());
-        v.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        let len = u32::try_from(payload.len()).expect("payloads are below 4 GiB");
+        v.extend_from_slice(&len.to_le_bytes());
         v.extend_from_slice(payload);
         v
     }
@@ -137,6 +145,7 @@ pub mod raw {
 
     impl FrameReader {
         /// Wraps a socket.
+        #[must_use]
         pub fn new(file: File) -> Self {
             FrameReader {
                 inner: BufReader::with_capacity(64 * 1024, file),
@@ -179,6 +188,7 @@ pub mod pin {
     }
 
     /// The indices of the CPUs in `set`.
+    #[must_use]
     pub fn cpus(set: &CpuSet) -> Vec<usize> {
         (0..CpuSet::count())
             .filter(|&i| set.is_set(i).unwrap_or(false))
@@ -216,6 +226,7 @@ pub mod pin {
 
     impl Placement {
         /// A short name for benchmark ids.
+        #[must_use]
         pub fn name(self) -> &'static str {
             match self {
                 Placement::OneCpu => "1cpu",
@@ -224,6 +235,7 @@ pub mod pin {
         }
 
         /// The placements this machine allows.
+        #[must_use]
         pub fn available() -> Vec<Placement> {
             let n = current().map(|s| cpus(&s).len()).unwrap_or(1);
             if n >= 2 {
@@ -260,6 +272,7 @@ pub mod pin {
 
 /// The CPU-bound task of the peers (`anchor_common.py`'s `cpu_task`):
 /// xorshift64 with a modular accumulate, `iters` rounds.
+#[must_use]
 pub fn cpu_task(seed: u64, iters: u64) -> u64 {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut acc: u64 = 0;
@@ -274,6 +287,11 @@ pub fn cpu_task(seed: u64, iters: u64) -> u64 {
 
 /// Finds the number of `cpu_task` rounds that take about `target` on this
 /// machine (median of a few timed runs).
+#[must_use]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a positive count of iterations, saturated by `as`"
+)]
 pub fn calibrate_cpu_iters(target: Duration) -> u64 {
     let probe = 200_000u64;
     let mut times: Vec<Duration> = (0..7)
@@ -289,6 +307,7 @@ pub fn calibrate_cpu_iters(target: Duration) -> u64 {
 }
 
 /// A 64-byte (or any size) payload of one repeated byte.
+#[must_use]
 pub fn payload(len: usize) -> Vec<u8> {
     vec![0xab; len]
 }

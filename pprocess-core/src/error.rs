@@ -195,6 +195,7 @@ impl RemoteCause {
     }
 
     /// This link's text.
+    #[must_use]
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -227,12 +228,14 @@ impl From<io::Error> for Error {
 
 impl Error {
     /// Whether this error only says that the peer hung up cleanly.
+    #[must_use]
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::Closed)
     }
 
     /// Whether the error came from the child process (a panic or an error it
     /// returned) rather than from the channel.
+    #[must_use]
     pub fn is_remote(&self) -> bool {
         matches!(self, Error::Remote { .. })
     }
@@ -240,6 +243,7 @@ impl Error {
     /// The source chain of a remote error as text, outermost first: empty
     /// for a panic, for an error without a source, and for every other
     /// variant.
+    #[must_use]
     pub fn remote_chain(&self) -> Vec<&str> {
         match self {
             Error::Remote {

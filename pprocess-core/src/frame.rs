@@ -63,13 +63,13 @@ impl FrameKind {
 ///
 /// [`Error::FrameTooLarge`] if `len` does not fit the 4-byte length.
 pub fn encode_header(kind: FrameKind, len: usize) -> Result<[u8; HEADER_LEN]> {
-    if len > MAX_ENCODABLE {
+    let Ok(l) = u32::try_from(len) else {
         return Err(Error::FrameTooLarge {
             len: len as u64,
             max: MAX_ENCODABLE as u64,
         });
-    }
-    let l = (len as u32).to_le_bytes();
+    };
+    let l = l.to_le_bytes();
     Ok([l[0], l[1], l[2], l[3], kind as u8])
 }
 
@@ -77,6 +77,7 @@ pub fn encode_header(kind: FrameKind, len: usize) -> Result<[u8; HEADER_LEN]> {
 ///
 /// The kind is returned raw so that a reader can report a length error
 /// before a kind error. Use [`check_len`] and [`FrameKind::from_byte`] next.
+#[must_use]
 pub fn decode_header(header: &[u8; HEADER_LEN]) -> (u64, u8) {
     let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     (u64::from(len), header[4])
@@ -88,13 +89,12 @@ pub fn decode_header(header: &[u8; HEADER_LEN]) -> (u64, u8) {
 ///
 /// [`Error::FrameTooLarge`] if `len > max`.
 pub fn check_len(len: u64, max: usize) -> Result<usize> {
-    if len > max as u64 {
-        Err(Error::FrameTooLarge {
+    match usize::try_from(len) {
+        Ok(l) if l <= max => Ok(l),
+        _ => Err(Error::FrameTooLarge {
             len,
             max: max as u64,
-        })
-    } else {
-        Ok(len as usize)
+        }),
     }
 }
 
@@ -136,6 +136,7 @@ impl RemoteError {
 
     /// The error a receiver returns for this payload: [`Error::Remote`] of
     /// kind [`RemoteKind::Error`], without a source.
+    #[must_use]
     pub fn into_error(self) -> Error {
         RemoteReport::from(self).into_error()
     }
@@ -201,10 +202,18 @@ impl RemoteReport {
             _ => 0,
         });
         let chain = &self.chain[..self.chain.len().min(MAX_REMOTE_CHAIN)];
-        out.extend_from_slice(&(chain.len() as u32).to_le_bytes());
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "at most MAX_REMOTE_CHAIN (64) links"
+        )]
+        let count = chain.len() as u32;
+        out.extend_from_slice(&count.to_le_bytes());
         for link in chain {
-            out.extend_from_slice(&(link.len() as u32).to_le_bytes());
-            out.extend_from_slice(link.as_bytes());
+            // A link past 4 GiB (which no frame could carry anyway) is cut
+            // short rather than given a wrapped length.
+            let len = u32::try_from(link.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&link.as_bytes()[..len as usize]);
         }
     }
 
@@ -243,6 +252,7 @@ impl RemoteReport {
 
     /// The error a receiver returns for this payload: [`Error::Remote`]
     /// whose source is the chain.
+    #[must_use]
     pub fn into_error(self) -> Error {
         Error::Remote {
             pid: self.pid,

@@ -18,6 +18,7 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// Whether the process exited with code 0.
+    #[must_use]
     pub fn success(self) -> bool {
         self == ExitStatus::Exited(0)
     }

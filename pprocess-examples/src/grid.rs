@@ -66,6 +66,7 @@ fn parse_delay(text: &str) -> Result<Duration, String> {
 
 /// An empty grid, to be filled in place by results that say where they go
 /// (pprocess's `results = [0] * N * N`).
+#[must_use]
 pub fn new_grid() -> Vec<usize> {
     vec![0; N * N]
 }

@@ -7,6 +7,7 @@
 //! white space, so that it is quick to tokenize) in which two words are
 //! unique to the block's place; every such word must be found.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::process::{Command, Stdio};
@@ -32,7 +33,7 @@ fn a_1_gib_file_is_indexed_in_256_mib() {
             block.push_str(filler);
         }
         block.push_str(&" ".repeat(BLOCK - 40 - block.len()));
-        block.push_str(&format!("last{i}\n"));
+        writeln!(block, "last{i}").unwrap();
         block.push_str(&" ".repeat(BLOCK - block.len()));
         out.write_all(block.as_bytes()).unwrap();
     }

@@ -222,7 +222,7 @@ fn a_killed_worker_loses_only_its_files_in_flight() {
                 killed = Some(victim);
             }
             pool::Event::Failed { name, error } => lost.push((name.to_owned(), error.to_owned())),
-            _ => {}
+            pool::Event::Progress(_) => {}
         })
         .unwrap();
     let victim = killed.expect("a worker was killed");

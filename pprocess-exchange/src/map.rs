@@ -144,12 +144,14 @@ impl<R: DeserializeOwned, C: Codec> Map<'_, R, C> {
     }
 
     /// See [`Exchange::limit`].
+    #[must_use]
     pub fn limit(mut self, limit: impl Into<Option<usize>>) -> Self {
         self.exchange = self.exchange.limit(limit);
         self
     }
 
     /// See [`Exchange::reuse`].
+    #[must_use]
     pub fn reuse(mut self, reuse: bool) -> Self {
         self.exchange = self.exchange.reuse(reuse);
         self
@@ -157,6 +159,7 @@ impl<R: DeserializeOwned, C: Codec> Map<'_, R, C> {
 
     /// See [`Exchange::continuous`]: only the first message of each index
     /// is kept.
+    #[must_use]
     pub fn continuous(mut self, continuous: bool) -> Self {
         self.exchange = self.exchange.continuous(continuous);
         self

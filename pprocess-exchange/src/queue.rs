@@ -61,29 +61,34 @@ impl<R: DeserializeOwned, C: Codec> Queue<'_, R, C> {
     }
 
     /// See [`Exchange::limit`].
+    #[must_use]
     pub fn limit(mut self, limit: impl Into<Option<usize>>) -> Self {
         self.exchange = self.exchange.limit(limit);
         self
     }
 
     /// See [`Exchange::reuse`].
+    #[must_use]
     pub fn reuse(mut self, reuse: bool) -> Self {
         self.exchange = self.exchange.reuse(reuse);
         self
     }
 
     /// See [`Exchange::continuous`].
+    #[must_use]
     pub fn continuous(mut self, continuous: bool) -> Self {
         self.exchange = self.exchange.continuous(continuous);
         self
     }
 
     /// Results received and not yet taken (pprocess's `len(queue)`).
+    #[must_use]
     pub fn len(&self) -> usize {
         self.exchange.handler().len()
     }
 
     /// Whether no result is waiting to be taken.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.exchange.handler().is_empty()
     }

@@ -147,7 +147,7 @@ fn managed_function_with_reuse_runs_on_limit_workers_of_the_server() {
         let mut pids = BTreeSet::new();
         while let Some(m) = queue.next_message().map_err(text)? {
             let (v, pid) = m.result.map_err(text)?;
-            check(m.pid == Some(pid as Pid), || {
+            check(m.pid == Pid::try_from(pid).ok(), || {
                 format!("{:?} vs {pid}", m.pid)
             })?;
             values.push(v);

@@ -25,7 +25,7 @@ fn map_failures_stay_at_their_index_and_others_are_correct() -> TestResult {
             }
             (i * i, util::me())
         })?;
-        assert_eq!(index.index(), i as usize);
+        assert_eq!(u64::try_from(index.index()), Ok(i));
     }
     let results: Vec<_> = map.by_ref().collect();
     map.finish()?;

@@ -19,7 +19,7 @@ fn reuse_runs_1000_calls_on_limit_processes_each_input_once() -> TestResult {
     let calc = ex.manage_reusable(|x: u64| (x, x * 3 + 1, util::me()));
     for x in 0..CALLS {
         let index = calc.call(&mut ex, x)?;
-        assert_eq!(index.index(), x as usize);
+        assert_eq!(u64::try_from(index.index()), Ok(x));
     }
     assert!(ex.active() <= LIMIT);
     ex.finish()?;
@@ -27,7 +27,11 @@ fn reuse_runs_1000_calls_on_limit_processes_each_input_once() -> TestResult {
     let mut workers = BTreeSet::new();
     while let Some(m) = ex.handler_mut().pop() {
         let (x, y, pid) = m.result?;
-        assert_eq!(m.index, x as usize, "result filed under its call's index");
+        assert_eq!(
+            u64::try_from(m.index),
+            Ok(x),
+            "result filed under its call's index"
+        );
         assert_eq!(y, x * 3 + 1);
         assert_eq!(m.pid, Some(pid));
         assert!(inputs.insert(x), "input {x} computed twice");

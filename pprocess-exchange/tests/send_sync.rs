@@ -32,12 +32,20 @@ trait NotSync {
 impl<T: ?Sized> NotSend for Probe<T> {}
 impl<T: ?Sized> NotSync for Probe<T> {}
 
+#[allow(
+    clippy::unused_self,
+    reason = "the probe is called on a value so that method resolution picks it"
+)]
 impl<T: ?Sized + Send> Probe<T> {
     fn send(&self) -> bool {
         true
     }
 }
 
+#[allow(
+    clippy::unused_self,
+    reason = "the probe is called on a value so that method resolution picks it"
+)]
 impl<T: ?Sized + Sync> Probe<T> {
     fn sync(&self) -> bool {
         true

@@ -24,7 +24,7 @@ fn with_pid(x: u64) -> (u64, u32) {
     // Enough work that every rank gets some.
     let mut acc = x;
     for i in 0..20_000u64 {
-        acc = acc.wrapping_mul(6364136223846793005).wrapping_add(i);
+        acc = acc.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
     }
     std::hint::black_box(acc);
     (x, std::process::id())
@@ -145,7 +145,7 @@ fn main() {
 
     check("megabyte arguments and results cross intact", {
         let items: Vec<Vec<u8>> = (0..4u8)
-            .map(|k| (0..1 << 20).map(|i: u32| (i as u8) ^ k).collect())
+            .map(|k| (0..1 << 20).map(|i: u32| i.to_le_bytes()[0] ^ k).collect())
             .collect();
         match cluster.pmap(reverse, items.clone()) {
             Ok(v) => {

@@ -94,6 +94,7 @@ enum Backend {
 }
 
 /// Whether this process was started by an MPI launcher.
+#[must_use]
 pub fn launched_by_mpi() -> bool {
     ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"]
         .iter()
@@ -133,6 +134,7 @@ pub fn init() -> Result<Cluster> {
 
 impl Cluster {
     /// Whether work goes to MPI ranks.
+    #[must_use]
     pub fn is_mpi(&self) -> bool {
         !matches!(self.backend, Backend::Local(_))
     }
@@ -140,6 +142,7 @@ impl Cluster {
     /// How many processes work runs on: the ranks other than rank 0 (at
     /// least 1: rank 0 works alone in a job of one rank), or the cores of
     /// this machine.
+    #[must_use]
     pub fn workers(&self) -> usize {
         match &self.backend {
             Backend::Local(l) => l.workers(),
@@ -150,6 +153,7 @@ impl Cluster {
 
     /// Whether local work goes through a fork server (it does when
     /// [`init`] ran while the process had one thread).
+    #[must_use]
     pub fn has_fork_server(&self) -> bool {
         match &self.backend {
             Backend::Local(l) => l.has_fork_server(),

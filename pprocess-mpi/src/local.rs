@@ -26,6 +26,10 @@ impl Local {
         self.server.is_some()
     }
 
+    #[allow(
+        clippy::unused_self,
+        reason = "the same shape as Ranks::size, which the backend dispatches to alike"
+    )]
     pub(crate) fn workers(&self) -> usize {
         num_cores()
     }

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Ranks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ranks")
             .field("size", &self.world.size())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,9 +104,23 @@ pub(crate) fn init() -> Result<Ranks> {
     std::process::exit(0)
 }
 
+/// This process's pid (this crate does not depend on nix for `getpid`).
+#[allow(
+    clippy::cast_possible_wrap,
+    reason = "pids are below pid_max, at most 2^22 on Linux, so they fit in an i32"
+)]
+fn this_pid() -> Pid {
+    std::process::id() as Pid
+}
+
+/// Rank `r` as MPI numbers it.
+fn rank(r: usize) -> i32 {
+    i32::try_from(r).expect("a rank is below the world's size, which is an i32")
+}
+
 /// A worker rank's loop: run each task, answer rank 0, until told to stop.
 fn serve(world: &SimpleCommunicator) {
-    let pid = std::process::id() as Pid;
+    let pid = this_pid();
     let zero = world.process_at_rank(0);
     let mut out = Vec::new();
     loop {
@@ -159,7 +173,7 @@ impl Ranks {
         let n = tasks.len();
         let mut results: Vec<Option<Result<Vec<u8>>>> = (0..n).map(|_| None).collect();
         if self.size() < 2 {
-            let pid = std::process::id() as Pid;
+            let pid = this_pid();
             for (slot, args) in results.iter_mut().zip(&tasks) {
                 let mut out = Vec::new();
                 *slot = Some(match func.invoke(args, &mut out) {
@@ -185,7 +199,7 @@ impl Ranks {
         for (r, slot) in held.iter_mut().enumerate().skip(1) {
             if let Some((i, args)) = next.next() {
                 self.world
-                    .process_at_rank(r as i32)
+                    .process_at_rank(rank(r))
                     .send_with_tag(&wire::task(&wire_func, &args)[..], wire::TASK);
                 *slot = Some(i);
             }
@@ -201,7 +215,7 @@ impl Ranks {
             results[i] = Some(wire::read_reply(&bytes).map(<[u8]>::to_vec));
             if let Some((j, args)) = next.next() {
                 self.world
-                    .process_at_rank(r as i32)
+                    .process_at_rank(rank(r))
                     .send_with_tag(&wire::task(&wire_func, &args)[..], wire::TASK);
                 held[r] = Some(j);
                 outstanding += 1;

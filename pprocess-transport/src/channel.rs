@@ -130,7 +130,7 @@ impl<C> fmt::Debug for Channel<C> {
             .field("buffered_in", &self.read.pending())
             .field("buffered_out", &(self.write.len() - self.written))
             .field("max_frame", &self.max_frame)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,6 +141,7 @@ impl<C: Codec> Channel<C> {
     /// The transport is switched to non-blocking mode underneath (the
     /// channel still blocks where its methods say so, waiting with
     /// `poll(2)`); if it refuses, the channel uses it in blocking mode.
+    #[must_use]
     pub fn new(transport: Box<dyn Transport>) -> Self {
         let fd_nonblocking = transport.set_nonblocking(true).is_ok();
         Channel {
@@ -175,6 +176,7 @@ impl<C: Codec> Channel<C> {
     }
 
     /// The largest payload this channel sends or accepts.
+    #[must_use]
     pub fn max_frame_size(&self) -> usize {
         self.max_frame
     }
@@ -187,12 +189,14 @@ impl<C: Codec> Channel<C> {
     }
 
     /// The transport underneath.
+    #[must_use]
     pub fn transport(&self) -> &dyn Transport {
         &*self.transport
     }
 
     /// The descriptor to watch for incoming data (what an exchange
     /// registers).
+    #[must_use]
     pub fn read_fd(&self) -> BorrowedFd<'_> {
         self.transport.read_fd()
     }
@@ -307,11 +311,13 @@ impl<C: Codec> Channel<C> {
 
     /// Whether the peer has been seen to go away while writing: sends fail
     /// with [`Error::Closed`] from then on.
+    #[must_use]
     pub fn is_write_closed(&self) -> bool {
         self.write_closed
     }
 
     /// Bytes queued and not yet written.
+    #[must_use]
     pub fn pending_output(&self) -> usize {
         self.write.len() - self.written
     }
@@ -458,7 +464,7 @@ impl<C: Codec> Channel<C> {
     pub fn send_error(&mut self, message: &str) -> Result<()> {
         let mut payload = Vec::with_capacity(4 + message.len());
         RemoteError {
-            pid: std::process::id() as Pid,
+            pid: nix::unistd::getpid().as_raw(),
             message: message.to_string(),
         }
         .encode(&mut payload);
@@ -571,6 +577,7 @@ impl<C: Codec> Channel<C> {
 
     /// Whether a whole frame is buffered, so that the next receive returns
     /// without a system call.
+    #[must_use]
     pub fn has_buffered_frame(&self) -> bool {
         !self.stashed.is_empty()
             || self.read.pending() >= HEADER_LEN
@@ -579,6 +586,7 @@ impl<C: Codec> Channel<C> {
 
     /// Whether the peer has hung up and every message before that has been
     /// received.
+    #[must_use]
     pub fn is_ended(&self) -> bool {
         self.read_state == ReadState::Ended
     }
@@ -586,6 +594,7 @@ impl<C: Codec> Channel<C> {
     /// Whether the next receive would return [`Error::Closed`] without
     /// waiting: the peer hung up (or sent an end of stream) and nothing it
     /// sent before is left to receive.
+    #[must_use]
     pub fn at_end(&self) -> bool {
         match self.read_state {
             ReadState::Ended => true,

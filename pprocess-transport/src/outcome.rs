@@ -70,11 +70,13 @@ impl ChildFailure {
     }
 
     /// The error's text.
+    #[must_use]
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The texts of the error's sources, outermost first.
+    #[must_use]
     pub fn chain(&self) -> &[String] {
         &self.chain
     }
@@ -231,7 +233,7 @@ where
     R: ChildOutcome,
 {
     let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut holder).into_failure()));
-    let pid = std::process::id() as Pid;
+    let pid = nix::unistd::getpid().as_raw();
     let ch = channel(&mut holder);
     let code = match outcome {
         Ok(Ok(())) => 0,

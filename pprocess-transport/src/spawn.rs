@@ -58,6 +58,7 @@ impl<R, C: Codec> fmt::Debug for JoinHandle<R, C> {
 
 impl<R, C: Codec> JoinHandle<R, C> {
     /// The child's pid.
+    #[must_use]
     pub fn pid(&self) -> Pid {
         self.pid
     }

@@ -79,6 +79,7 @@ impl<S, R, C: Codec> TypedChannel<S, R, C> {
     }
 
     /// The untyped channel underneath.
+    #[must_use]
     pub fn get_ref(&self) -> &Channel<C> {
         &self.inner
     }
@@ -90,11 +91,13 @@ impl<S, R, C: Codec> TypedChannel<S, R, C> {
     }
 
     /// Gives the types up.
+    #[must_use]
     pub fn into_inner(self) -> Channel<C> {
         self.inner
     }
 
     /// The pid of the child at the other end (parent side only).
+    #[must_use]
     pub fn pid(&self) -> Option<Pid> {
         self.inner.pid()
     }

@@ -252,7 +252,7 @@ fn create_runs_parent_and_child_branches() {
             ch.send(&n).unwrap();
             let (doubled, child_pid) = ch.receive_timeout::<(u64, u32)>(PATIENCE).unwrap();
             assert_eq!(doubled, n * 2);
-            assert_eq!(Some(child_pid as i32), ch.pid());
+            assert_eq!(i32::try_from(child_pid).ok(), ch.pid());
             assert!(ch.receive_timeout::<u64>(PATIENCE).unwrap_err().is_closed());
             assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
         }

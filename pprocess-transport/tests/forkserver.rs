@@ -72,7 +72,7 @@ fn start_in_a_threaded_process_is_an_error_naming_the_thread_count() {
 fn worker_runs_remote_function_and_is_a_child_of_the_program() {
     in_clean_process(3 * util::PATIENCE, || {
         let server = ForkServer::start().map_err(|e| e.to_string())?;
-        let me = std::process::id() as Pid;
+        let me = nix::unistd::getpid().as_raw();
         check(parent_of(server.pid()) == Some(me), || {
             "server's parent".into()
         })?;

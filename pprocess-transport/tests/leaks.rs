@@ -26,7 +26,7 @@ fn cycle(i: u32) {
     let mut ch = start(|ch| ch.send(&(i, std::process::id()))).unwrap();
     let (got, child) = ch.receive_timeout::<(u32, u32)>(util::PATIENCE).unwrap();
     assert_eq!(got, i);
-    assert_eq!(Some(child as Pid), ch.pid());
+    assert_eq!(Pid::try_from(child).ok(), ch.pid());
     assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
     // `close` reaped it: not even a zombie is left under /proc.
     let proc_dir = format!("/proc/{child}");

@@ -45,7 +45,7 @@ fn a_daemon_outlives_its_starter_and_delivers_everything_in_order() {
     let daemon: Pid = starter.receive_timeout(PATIENCE).unwrap();
     assert_eq!(starter.close().unwrap(), Some(ExitStatus::Exited(0)));
 
-    let me = std::process::id() as Pid;
+    let me = nix::unistd::getpid().as_raw();
     let (_, parent) = state_and_parent(daemon).expect("the daemon runs");
     assert_ne!(parent, me, "the daemon is not this process's child");
 

@@ -58,7 +58,14 @@ fn sample_inner(label: &str, n: i64) -> Inner {
     Inner {
         label: label.to_string(),
         points: (0..n).map(|i| Point { x: i, y: -i * 3 }).collect(),
-        tags: (0..n).map(|i| (format!("tag-{i}"), i as u32 * 7)).collect(),
+        tags: (0..n)
+            .map(|i| {
+                (
+                    format!("tag-{i}"),
+                    u32::try_from(i * 7).expect("small samples"),
+                )
+            })
+            .collect(),
         note: (n % 2 == 0).then(|| format!("even {n}")),
     }
 }

@@ -267,7 +267,7 @@ fn a_handle_can_be_joined_on_another_thread() {
     let child_pid = std::thread::spawn(move || handle.join().unwrap())
         .join()
         .unwrap();
-    assert_eq!(child_pid as Pid, pid);
+    assert_eq!(Pid::try_from(child_pid).ok(), Some(pid));
     assert!(reaped(pid));
 }
 

@@ -135,7 +135,7 @@ fn main() {
                 args.drain(..2);
             }
             "--cases" => {
-                names = args[1].clone();
+                names.clone_from(&args[1]);
                 args.drain(..2);
             }
             _ => break,

@@ -52,6 +52,10 @@ fn main() {
             matched += found.len();
         }
         times.sort_by(f64::total_cmp);
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a quantile's position, between 0 and the last index"
+        )]
         let q = |f: f64| times[((times.len() - 1) as f64 * f) as usize];
         println!(
             "prefix of {len}: {} searches, {:.1} words matched on average; ms: median {:.3}, p25 {:.3}, p75 {:.3}, max {:.3}",

@@ -172,6 +172,11 @@ pub fn write_json(
 /// );
 /// assert_eq!(format_answer("dog", &[]), "no word begins with \"dog\"\n");
 /// ```
+#[must_use]
+#[allow(
+    clippy::missing_panics_doc,
+    reason = "writing to a Vec cannot fail, and what is written is UTF-8"
+)]
 pub fn format_answer(pattern: &str, found: &[Match]) -> String {
     let mut out = Vec::new();
     write_answer(&mut out, pattern, &mut { found }).expect("writing to memory");
@@ -188,6 +193,11 @@ pub fn format_answer(pattern: &str, found: &[Match]) -> String {
 ///     "{\"pattern\":\"ca\",\"matches\":{\"cat\":[\"a.txt\"]}}\n"
 /// );
 /// ```
+#[must_use]
+#[allow(
+    clippy::missing_panics_doc,
+    reason = "writing to a Vec cannot fail, and what is written is UTF-8"
+)]
 pub fn format_json(pattern: &str, found: &[Match]) -> String {
     let mut out = Vec::new();
     write_json(&mut out, pattern, &mut { found }).expect("writing to memory");

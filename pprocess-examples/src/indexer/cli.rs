@@ -158,6 +158,7 @@ impl Args {
     /// The engine the arguments ask for: pprocess's shape if a window, a
     /// slice or `--reuse` is given (with pprocess's defaults for what is
     /// left out), the pool otherwise.
+    #[must_use]
     pub fn engine(&self) -> Engine {
         let window = self.window.or(self.window_arg);
         let slice = self.slice.or(self.slice_arg);
@@ -181,6 +182,7 @@ impl Args {
     }
 
     /// What the walk finds.
+    #[must_use]
     pub fn walk_options(&self) -> WalkOptions {
         WalkOptions {
             hidden: self.hidden,
@@ -250,6 +252,7 @@ pub struct Report {
 ///     "indexed 3 files (1 binary skipped, 2 unreadable) in 1.50 s: 2.5 MB, 40 entries; 2 workers"
 /// );
 /// ```
+#[must_use]
 pub fn summary(report: &Report, engine: &Engine) -> String {
     let mut notes = Vec::new();
     if report.binary > 0 {
@@ -455,6 +458,7 @@ fn run_slices(
 }
 
 /// Runs the program with `args`; returns its exit status.
+#[must_use]
 pub fn run(args: &Args) -> ExitCode {
     if let Some(dir) = &args.dir {
         if let Err(BadDir(message)) = check_dir(dir) {
@@ -511,6 +515,7 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 /// The program: parses the command line, runs, and returns the exit status.
+#[must_use]
 pub fn main() -> ExitCode {
     run(&Args::parse())
 }
@@ -535,7 +540,7 @@ mod tests {
                 assert_eq!(options.workers, 4);
                 assert_eq!(options.delay, Some(Duration::from_millis(500)));
             }
-            other => panic!("{other:?}"),
+            other @ Engine::Slices(_) => panic!("{other:?}"),
         }
     }
 

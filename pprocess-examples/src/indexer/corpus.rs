@@ -59,6 +59,10 @@ impl Rng {
     }
 
     /// Uniform index into a slice of length `n`.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the result is below n, a usize"
+    )]
     fn index(&mut self, n: usize) -> usize {
         self.below(n as u64) as usize
     }
@@ -92,7 +96,7 @@ fn pseudo_word(rng: &mut Rng) -> String {
     if rng.chance(4) {
         let digits = 1 + rng.index(2);
         for c in chars.iter_mut().rev().take(digits) {
-            *c = char::from(b'0' + rng.below(10) as u8);
+            *c = char::from(b"0123456789"[rng.index(10)]);
         }
     }
     if rng.chance(10) {
@@ -289,6 +293,7 @@ pub struct Written {
 }
 
 /// The name of file number `i` of a corpus: `doc-00000.txt`, ...
+#[must_use]
 pub fn corpus_file_name(i: u64) -> String {
     format!("doc-{i:05}.txt")
 }

@@ -17,6 +17,7 @@ use super::parallel::Document;
 include!(concat!(env!("OUT_DIR"), "/embedded_docs.rs"));
 
 /// The embedded documents, to index from memory.
+#[must_use]
 pub fn documents() -> Vec<Document> {
     EMBEDDED
         .iter()

@@ -74,6 +74,7 @@ pub struct Index {
 
 impl Index {
     /// An empty index.
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
@@ -162,6 +163,7 @@ impl Index {
     /// Every word beginning with `pattern` (the pattern included when it is a
     /// word) with the names of its files; words sorted, each word's file
     /// names sorted. The empty pattern gives every word.
+    #[must_use]
     pub fn search(&self, pattern: &str) -> Vec<Match> {
         let mut found = Vec::new();
         self.trie.for_each_prefixed(pattern, |word, ids| {
@@ -179,16 +181,19 @@ impl Index {
     }
 
     /// The number of distinct words.
+    #[must_use]
     pub fn words(&self) -> usize {
         self.trie.words()
     }
 
     /// The number of distinct (word, file) entries.
+    #[must_use]
     pub fn entries(&self) -> usize {
         self.trie.entries()
     }
 
     /// The file names, indexed by [`FileId`].
+    #[must_use]
     pub fn files(&self) -> &[String] {
         &self.files
     }
@@ -199,17 +204,20 @@ impl Index {
     }
 
     /// The identifier of the file named `name`, if known.
+    #[must_use]
     pub fn file_id(&self, name: &str) -> Option<FileId> {
         self.ids.get(name).copied()
     }
 
     /// The underlying prefix tree.
+    #[must_use]
     pub fn trie(&self) -> &Trie {
         &self.trie
     }
 }
 
 /// The name under which a path is indexed: the path as text, lossily.
+#[must_use]
 pub fn file_name_of(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
@@ -223,6 +231,7 @@ pub fn file_name_of(path: &Path) -> String {
 /// (a NUL byte in its first 8 KiB, see [`scan::is_binary`]), is still
 /// listed but contributes no words; [`try_index_sequential`] stops at an
 /// unreadable file instead.
+#[must_use]
 pub fn index_sequential(paths: &[PathBuf]) -> Index {
     let mut index = Index::new();
     for path in paths {

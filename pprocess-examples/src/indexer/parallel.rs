@@ -79,6 +79,7 @@ pub struct Document {
 impl Document {
     /// The file at `path`, named by [`file_name_of`] as
     /// [`index_sequential`](super::index_sequential) names it.
+    #[must_use]
     pub fn file(path: PathBuf) -> Self {
         Document {
             name: file_name_of(&path),
@@ -216,6 +217,7 @@ impl Report {
 
 /// The distinct words of `text` in order of first appearance, each followed
 /// by a space.
+#[must_use]
 pub fn joined_distinct_words(text: &str) -> String {
     let mut seen: HashSet<&str, BuildWordHasher> = HashSet::default();
     let mut joined = String::new();
@@ -490,6 +492,10 @@ pub fn index_parallel_with(
             }
             Ok(Report::SliceDone) => {
                 let next = pending.pop_front();
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "slices are of the documents, at most u32::MAX (checked on entry)"
+                )]
                 let assignment: Assignment = next.as_ref().map(|r| (r.start as u32, r.end as u32));
                 let sent = queue
                     .channel_mut(message.channel)
@@ -580,6 +586,10 @@ fn work(
 ) -> pprocess_exchange::Result<()> {
     loop {
         for file in range {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "file indexes the documents, at most u32::MAX (checked by the parent)"
+            )]
             let report = Report::parse(file as u32, &docs[file], read);
             ch.send(&report)?;
             if let Some(delay) = delay {

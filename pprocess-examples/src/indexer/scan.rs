@@ -52,6 +52,7 @@ pub enum Outcome {
 }
 
 /// Whether `bytes` (a file's beginning) make the file binary.
+#[must_use]
 pub fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PREFIX)].contains(&0)
 }
@@ -66,6 +67,7 @@ const CLASS: [u8; 128] = {
     let mut class = [OTHER; 128];
     let mut b = 0;
     while b < 128 {
+        #[allow(clippy::cast_possible_truncation, reason = "b < 128")]
         let c = b as u8;
         class[b] = if c.is_ascii_alphanumeric() {
             WORD
@@ -289,6 +291,7 @@ pub struct Scanner {
 
 impl Scanner {
     /// A scanner with no buffer yet (it is allocated at the first scan).
+    #[must_use]
     pub fn new() -> Self {
         Scanner::default()
     }
@@ -434,6 +437,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "pseudo-random values below small bounds"
+    )]
     fn random_bytes_agree_with_the_lossy_text() {
         // Bytes drawn mostly from ASCII letters and separators, with
         // multi-byte characters and stray bytes, in random pieces.

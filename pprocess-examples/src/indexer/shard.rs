@@ -33,6 +33,7 @@ pub struct ShardBuilder {
 
 impl ShardBuilder {
     /// An empty shard.
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
@@ -58,11 +59,13 @@ impl ShardBuilder {
     }
 
     /// The distinct words so far.
+    #[must_use]
     pub fn words(&self) -> usize {
         self.map.len()
     }
 
     /// The distinct (word, file) entries so far.
+    #[must_use]
     pub fn entries(&self) -> u64 {
         self.entries
     }
@@ -70,6 +73,7 @@ impl ShardBuilder {
     /// [`finish`](Self::finish), less the entries of the files of `failed`
     /// (files that could not be read to their end: their words so far are
     /// taken back).
+    #[must_use]
     pub fn finish_without(mut self, failed: &[FileId]) -> Shard {
         if !failed.is_empty() {
             let failed: rustc_hash::FxHashSet<FileId> = failed.iter().copied().collect();
@@ -87,6 +91,11 @@ impl ShardBuilder {
 
     /// The finished shard: entries sorted by word (in byte order, which is
     /// the order of characters), each word's files sorted.
+    ///
+    /// # Panics
+    ///
+    /// If the shard holds more than `u32::MAX` distinct words.
+    #[must_use]
     pub fn finish(self) -> Shard {
         let mut entries: Vec<(Box<str>, Vec<FileId>)> = self.map.into_iter().collect();
         // Sort a small key per word (its first 8 bytes, big-endian, zero
@@ -95,7 +104,10 @@ impl ShardBuilder {
         let mut keys: Vec<(u64, u32)> = entries
             .iter()
             .enumerate()
-            .map(|(i, (word, _))| (prefix_key(word), i as u32))
+            .map(|(i, (word, _))| {
+                let i = u32::try_from(i).expect("a shard holds at most u32::MAX words");
+                (prefix_key(word), i)
+            })
             .collect();
         keys.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
@@ -136,7 +148,12 @@ fn permute<T>(items: &mut [T], order: &mut [u32]) {
         let mut j = i;
         loop {
             let k = order[j] as usize;
-            order[j] = j as u32;
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "j indexes order, whose entries are u32 positions of as many items"
+            )]
+            let place = j as u32;
+            order[j] = place;
             if k == i {
                 break;
             }
@@ -155,6 +172,7 @@ pub struct Shard {
 
 impl Shard {
     /// The range of entries whose word begins with `pattern`.
+    #[must_use]
     pub fn range(&self, pattern: &str) -> std::ops::Range<usize> {
         let start = self
             .entries
@@ -182,11 +200,13 @@ impl Shard {
     }
 
     /// The distinct words.
+    #[must_use]
     pub fn words(&self) -> usize {
         self.entries.len()
     }
 
     /// The distinct (word, file) entries.
+    #[must_use]
     pub fn entries(&self) -> u64 {
         self.total
     }
@@ -220,9 +240,9 @@ mod tests {
             "日本",
             "ab",
         ];
-        for (file, word) in words.iter().enumerate() {
-            builder.add(word, file as u32);
-            builder.add(word, file as u32);
+        for (file, word) in (0u32..).zip(&words) {
+            builder.add(word, file);
+            builder.add(word, file);
         }
         assert_eq!(builder.entries(), words.len() as u64);
         let shard = builder.finish();

@@ -22,6 +22,7 @@ use std::collections::HashSet;
 /// assert!(is_separator('\u{1f}'));
 /// assert!(!is_separator('-'));
 /// ```
+#[must_use]
 pub fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{1c}'..='\u{1f}')
 }
@@ -33,6 +34,7 @@ pub fn is_separator(c: char) -> bool {
 /// assert!(is_word_char('a') && is_word_char('ß') && is_word_char('٣'));
 /// assert!(!is_word_char('_') && !is_word_char('\''));
 /// ```
+#[must_use]
 pub fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }

@@ -74,6 +74,10 @@ impl Hasher for WordHasher {
         self.add(u64::from(i));
     }
 
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the two halves are taken apart on purpose"
+    )]
     fn write_u128(&mut self, i: u128) {
         self.add(i as u64);
         self.add((i >> 64) as u64);
@@ -180,6 +184,7 @@ impl Default for Trie {
 
 impl Trie {
     /// An empty trie.
+    #[must_use]
     pub fn new() -> Self {
         Self {
             nodes: vec![Node::EMPTY],
@@ -341,6 +346,7 @@ impl Trie {
 
     /// The files containing `word`, sorted; empty when it is not a word of
     /// the trie.
+    #[must_use]
     pub fn files(&self, word: &str) -> &[FileId] {
         match self.slot(word) {
             Some(slot) => &self.files[slot.word as usize],
@@ -349,6 +355,7 @@ impl Trie {
     }
 
     /// Whether `word` is a word of the trie.
+    #[must_use]
     pub fn contains(&self, word: &str) -> bool {
         !self.files(word).is_empty()
     }
@@ -400,6 +407,7 @@ impl Trie {
     /// Every word beginning with `pattern` (the pattern included when it is a
     /// word) with its files, words sorted and each word's files sorted by
     /// identifier; the empty pattern gives every word.
+    #[must_use]
     pub fn search(&self, pattern: &str) -> Vec<(String, &[FileId])> {
         let mut found = Vec::new();
         self.for_each_prefixed(pattern, |word, files| found.push((word.to_owned(), files)));
@@ -407,21 +415,25 @@ impl Trie {
     }
 
     /// The number of distinct words.
+    #[must_use]
     pub fn words(&self) -> usize {
         self.files.len()
     }
 
     /// The number of distinct (word, file) entries.
+    #[must_use]
     pub fn entries(&self) -> usize {
         self.entries
     }
 
     /// Whether the trie holds no word.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 
     /// The number of nodes, the root included (a measure of memory use).
+    #[must_use]
     pub fn nodes(&self) -> usize {
         self.nodes.len()
     }
@@ -575,7 +587,7 @@ mod tests {
             let word: String = "abcdefghijklmnopq"[..len].to_owned();
             let mut expected = [0u8; 16];
             expected[..len].copy_from_slice(word.as_bytes());
-            expected[PACKED] = len as u8;
+            expected[PACKED] = u8::try_from(len).expect("packed words are short");
             assert_eq!(pack(&word), Some(u128::from_le_bytes(expected)), "{word:?}");
         }
         assert_eq!(pack("abcdefghijklmnop"), None);
@@ -587,13 +599,16 @@ mod tests {
         let mut trie = Trie::new();
         let long = "abcdefghijklmnopqrstuvwxyz";
         for len in 1..=long.len() {
-            trie.insert(&long[..len], len as FileId);
+            trie.insert(&long[..len], FileId::try_from(len).expect("26 letters"));
             trie.insert(&long[..len], 0);
         }
         assert_eq!(trie.words(), long.len());
         assert_eq!(trie.entries(), 2 * long.len());
         for len in 1..=long.len() {
-            assert_eq!(trie.files(&long[..len]), [0, len as FileId]);
+            assert_eq!(
+                trie.files(&long[..len]),
+                [0, FileId::try_from(len).expect("26 letters")]
+            );
         }
         assert_eq!(trie.search("abcdefghijklmnop").len(), long.len() - 15);
     }
@@ -615,6 +630,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "pseudo-random values below small bounds"
+    )]
     fn agrees_with_a_simple_model() {
         use std::collections::{BTreeMap, BTreeSet};
         // Deterministic pseudo-random words over a small alphabet, so that

@@ -148,6 +148,7 @@ fn kind_name(kind: fs::FileType) -> &'static str {
 /// The files of `dir` to index, sorted by path, and the problems met, in
 /// the order met; each path is `dir` joined with the names leading to the
 /// file.
+#[must_use]
 pub fn list_files(dir: &Path, options: &WalkOptions) -> (Vec<PathBuf>, Vec<Problem>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();

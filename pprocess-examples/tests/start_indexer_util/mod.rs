@@ -1,6 +1,7 @@
 //! The corpus and helpers shared by the `start_indexer*` tests.
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -52,7 +53,7 @@ pub fn make_corpus(root: &Path, unreadable: bool) {
     let mut huge = String::new();
     let mut i = 0;
     while huge.len() < 1_300_000 {
-        huge.push_str(&format!("huge{i} alpha boundary{} ", i % 97));
+        write!(huge, "huge{i} alpha boundary{} ", i % 97).unwrap();
         if i % 11 == 0 {
             huge.push_str("naïve\n");
         }

@@ -229,11 +229,13 @@ impl<R> Inbox<R> {
     }
 
     /// Messages waiting.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.messages.len()
     }
 
     /// Whether no message is waiting.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
     }

@@ -40,6 +40,7 @@ pub struct ChannelId(pub(crate) usize);
 
 impl ChannelId {
     /// The position of the work in submission order.
+    #[must_use]
     pub fn index(self) -> usize {
         self.0
     }
@@ -198,21 +199,24 @@ impl<R: DeserializeOwned, H: Handler<R>> Exchange<'_, R, H> {
     }
 }
 
-impl<'a, R, H, C: Codec> Exchange<'a, R, H, C> {
+impl<R, H, C: Codec> Exchange<'_, R, H, C> {
     /// Allows at most `limit` channels at once (`None`: no limit).
     /// pprocess users often pass [`num_cores`](crate::num_cores).
+    #[must_use]
     pub fn limit(mut self, limit: impl Into<Option<usize>>) -> Self {
         self.limit = limit.into().map(|l| l.max(1));
         self
     }
 
     /// Keeps managed workers alive and sends them the next arguments.
+    #[must_use]
     pub fn reuse(mut self, reuse: bool) -> Self {
         self.reuse = reuse;
         self
     }
 
     /// Keeps a channel after each message, until its child hangs up.
+    #[must_use]
     pub fn continuous(mut self, continuous: bool) -> Self {
         self.continuous = continuous;
         self
@@ -220,6 +224,7 @@ impl<'a, R, H, C: Codec> Exchange<'a, R, H, C> {
 
     /// Closes channels and reaps children as soon as they hang up (default
     /// on).
+    #[must_use]
     pub fn autoclose(mut self, autoclose: bool) -> Self {
         self.autoclose = autoclose;
         self

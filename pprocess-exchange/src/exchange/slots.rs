@@ -48,7 +48,7 @@ impl<C> Slots<C> {
     pub(super) fn new() -> Self {
         Slots {
             slots: Vec::new(),
-            owner: std::process::id() as Pid,
+            owner: nix::unistd::getpid().as_raw(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl<C> DerefMut for Slots<C> {
 
 impl<C> Drop for Slots<C> {
     fn drop(&mut self) {
-        if std::process::id() as Pid != self.owner {
+        if nix::unistd::getpid().as_raw() != self.owner {
             // A forked copy: leave the parent's children alone.
             for slot in self.slots.drain(..).flatten() {
                 std::mem::forget(slot);

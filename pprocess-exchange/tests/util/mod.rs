@@ -79,7 +79,7 @@ pub fn processes_of(uid: u32) -> usize {
 
 /// This process's pid.
 pub fn me() -> Pid {
-    std::process::id() as Pid
+    nix::unistd::getpid().as_raw()
 }
 
 /// Children of this process that have not been reaped (zombies included).

@@ -124,7 +124,7 @@ impl fmt::Debug for ForkServer {
 }
 
 fn me() -> Pid {
-    std::process::id() as Pid
+    nix::unistd::getpid().as_raw()
 }
 
 impl ForkServer {
@@ -184,7 +184,7 @@ impl ForkServer {
             }
             ForkResult::Child => {
                 drop(ours);
-                let program = std::os::unix::process::parent_id() as Pid;
+                let program = nix::unistd::getppid().as_raw();
                 server::run(theirs, program)
             }
         }
@@ -192,11 +192,13 @@ impl ForkServer {
 
     /// A builder (socketpair, MessagePack) whose [`Builder::start_fn`] goes
     /// through this server: `Builder::new().fork_server(self)`.
+    #[must_use]
     pub fn builder(&self) -> Builder {
         Builder::new().fork_server(self)
     }
 
     /// The server's pid.
+    #[must_use]
     pub fn pid(&self) -> Pid {
         self.inner.pid
     }

@@ -41,7 +41,7 @@ impl Spawn {
     fn encode(&self) -> [u8; REQUEST_LEN] {
         let mut out = [0u8; REQUEST_LEN];
         out[0] = SPAWN;
-        out[1..1 + WIRE_LEN].copy_from_slice(&self.func);
+        out[1..=WIRE_LEN].copy_from_slice(&self.func);
         out[1 + WIRE_LEN..REQUEST_LEN - 1].copy_from_slice(&self.max_frame.to_le_bytes());
         out[REQUEST_LEN - 1] = u8::from(self.die_with_parent);
         out
@@ -52,7 +52,7 @@ impl Spawn {
             return None;
         }
         let mut func = [0u8; WIRE_LEN];
-        func.copy_from_slice(&bytes[1..1 + WIRE_LEN]);
+        func.copy_from_slice(&bytes[1..=WIRE_LEN]);
         let mut max = [0u8; 8];
         max.copy_from_slice(&bytes[1 + WIRE_LEN..REQUEST_LEN - 1]);
         Some(Spawn {

@@ -22,12 +22,14 @@ impl<C: Codec> Builder<C> {
     /// # Examples
     ///
     /// See [`ForkServer`].
+    #[must_use]
     pub fn fork_server(mut self, server: &ForkServer) -> Self {
         self.server = Some(server.clone());
         self
     }
 
     /// The fork server [`Builder::spawn`] uses, if any.
+    #[must_use]
     pub fn server(&self) -> Option<&ForkServer> {
         self.server.as_ref()
     }

@@ -4,7 +4,7 @@
 use std::io;
 
 use pprocess_core::frame::encode_header;
-use pprocess_core::{Error, FrameKind, Pid, RemoteError, Transport};
+use pprocess_core::{Error, FrameKind, RemoteError, Transport};
 
 use crate::framing::ReadBuf;
 use crate::remote::Failure;
@@ -85,7 +85,7 @@ pub(crate) fn serve(transport: &mut dyn Transport, func: FnAddr, max_frame: usiz
 fn report(transport: &mut dyn Transport, message: &str, code: i32) -> i32 {
     let mut payload = Vec::new();
     RemoteError {
-        pid: std::process::id() as Pid,
+        pid: nix::unistd::getpid().as_raw(),
         message: message.to_string(),
     }
     .encode(&mut payload);

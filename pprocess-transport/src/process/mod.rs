@@ -192,7 +192,7 @@ pub(crate) struct ForkPlan<'a> {
 /// outlive the parent) arranges to die with the forking thread.
 pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPlan<'_>)> {
     crate::forkserver::warn_if_threaded();
-    let parent = std::process::id() as Pid;
+    let parent = nix::unistd::getpid().as_raw();
     let mut out = io::stdout().lock();
     let _ = out.flush();
     let err = io::stderr().lock();
@@ -284,7 +284,7 @@ impl<C> fmt::Debug for Builder<C> {
             .field("outlive_parent", &self.outlive_parent)
             .field("server", &self.server)
             .field("codec", &std::any::type_name::<C>())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -311,6 +311,7 @@ impl<C: Codec> Default for Builder<C> {
 impl<C: Codec> Builder<C> {
     /// Socketpair transport, 256 MiB frame limit, the kernel's socket
     /// buffer sizes.
+    #[must_use]
     pub fn new() -> Self {
         Builder {
             kind: TransportKind::SocketPair,
@@ -324,12 +325,14 @@ impl<C: Codec> Builder<C> {
     }
 
     /// Chooses the transport.
+    #[must_use]
     pub fn transport(mut self, kind: TransportKind) -> Self {
         self.kind = kind;
         self
     }
 
     /// Sets the largest payload the channels send or accept.
+    #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
         self
@@ -337,6 +340,7 @@ impl<C: Codec> Builder<C> {
 
     /// Sets `SO_SNDBUF` and `SO_RCVBUF` of socketpair channels (bulk
     /// transfers of large frames go faster with a few MiB).
+    #[must_use]
     pub fn socket_buffer_size(mut self, bytes: usize) -> Self {
         self.socket_buffer = Some(bytes);
         self
@@ -351,6 +355,7 @@ impl<C: Codec> Builder<C> {
     /// children (the main thread, or the one that owns the
     /// [`Channel`]s), or turn this on. Background processes
     /// ([`Builder::start_persistent`]) always outlive their starter.
+    #[must_use]
     pub fn outlive_parent(mut self, outlive: bool) -> Self {
         self.outlive_parent = outlive;
         self
@@ -474,6 +479,7 @@ pub(crate) fn channel_error(e: io::Error) -> Error {
 /// temporary lack of processes or descriptors (`EAGAIN` from `fork`,
 /// `EMFILE`/`ENFILE` making the channel): worth retrying once a child has
 /// ended. An exchange queues such work instead of failing.
+#[must_use]
 pub fn is_temporary(error: &Error) -> bool {
     match error {
         Error::Fork(e) => matches!(
@@ -700,6 +706,7 @@ pub fn num_cores() -> usize {
 /// The number of threads of this process (Linux: from `/proc/self/status`),
 /// or `None` if it cannot be read. More than one means a forked child may
 /// find a lock held for ever; see [`start`]'s fork-safety notes.
+#[must_use]
 pub fn thread_count() -> Option<usize> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status

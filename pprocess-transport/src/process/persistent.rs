@@ -54,17 +54,19 @@ impl<C> fmt::Debug for PersistentChannel<C> {
             .field("address", &self.listener.address())
             .field("connected", &self.conn.is_some())
             .field("unacked", &self.unacked.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl<C: Codec> PersistentChannel<C> {
     /// The address peers connect to.
+    #[must_use]
     pub fn address(&self) -> &Path {
         self.listener.address()
     }
 
     /// Whether a peer is connected now.
+    #[must_use]
     pub fn is_connected(&self) -> bool {
         self.conn.is_some()
     }
@@ -93,7 +95,7 @@ impl<C: Codec> PersistentChannel<C> {
     /// As for [`PersistentChannel::send`].
     pub fn send_error(&mut self, message: &str) -> Result<()> {
         self.send_report(&RemoteReport {
-            pid: std::process::id() as Pid,
+            pid: nix::unistd::getpid().as_raw(),
             kind: RemoteKind::Error,
             message: message.to_string(),
             chain: Vec::new(),
@@ -250,11 +252,13 @@ pub struct Background {
 
 impl Background {
     /// The background process's pid.
+    #[must_use]
     pub fn pid(&self) -> Pid {
         self.child.pid()
     }
 
     /// The address it listens at.
+    #[must_use]
     pub fn address(&self) -> &Path {
         &self.address
     }
@@ -323,6 +327,7 @@ fn detach(log: Option<&Path>) -> std::io::Result<()> {
 impl<C: Codec> Builder<C> {
     /// Sends a background process's standard output and error to `path`
     /// (appending) instead of `/dev/null`.
+    #[must_use]
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.log = Some(path.into());
         self
@@ -393,7 +398,7 @@ impl<C: Codec> Builder<C> {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     f(&mut ch).into_failure()
                 }));
-                let pid = std::process::id() as Pid;
+                let pid = nix::unistd::getpid().as_raw();
                 let code = match outcome {
                     Ok(Ok(())) => 0,
                     Ok(Err(failure)) => {

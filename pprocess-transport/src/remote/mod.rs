@@ -146,6 +146,7 @@ impl<C: Codec> RemoteFn<C> {
 
     /// The wire form (24 bytes): which function, for a process of the same
     /// program.
+    #[must_use]
     pub fn to_bytes(&self) -> [u8; WIRE_LEN] {
         self.addr.to_wire()
     }
@@ -245,11 +246,13 @@ impl fmt::Debug for ProgramKey {
 
 impl ProgramKey {
     /// This process's key (made now if it had none).
+    #[must_use]
     pub fn current() -> ProgramKey {
         ProgramKey(sys::key())
     }
 
     /// The key's 16 bytes, to send to another process of the program.
+    #[must_use]
     pub fn to_bytes(self) -> [u8; 16] {
         let mut out = [0u8; 16];
         out[..8].copy_from_slice(&self.0[0].to_le_bytes());

@@ -89,7 +89,7 @@ fn poll_timeout(timeout: Option<Duration>) -> PollTimeout {
         None => PollTimeout::NONE,
         Some(d) => {
             let ms = d.as_nanos().div_ceil(1_000_000);
-            PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
         }
     }
 }

@@ -94,6 +94,10 @@ pub(crate) fn fork_sibling() -> io::Result<ForkResult> {
     match pid {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(ForkResult::Child),
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "clone(2) returns a pid_t, widened to a long by syscall(2)"
+        )]
         pid => Ok(ForkResult::Parent(pid as Pid)),
     }
 }

@@ -120,6 +120,10 @@ pub(crate) struct FnAddr {
 }
 
 impl std::fmt::Debug for FnAddr {
+    #[allow(
+        clippy::cast_possible_wrap,
+        reason = "the wrapped difference from the anchor is shown as a signed offset"
+    )]
     fn fmt(&self, fmt: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let base = anchor_addr();
         write!(
@@ -168,8 +172,8 @@ impl FnAddr {
             return None;
         }
         let base = anchor_addr();
-        let invoke = base.wrapping_add(invoke as usize);
-        let f = base.wrapping_add(f as usize);
+        let invoke = base.wrapping_add(usize::try_from(invoke).ok()?);
+        let f = base.wrapping_add(usize::try_from(f).ok()?);
         if invoke == 0 || f == 0 {
             return None;
         }

@@ -136,7 +136,7 @@ fn stat_state_and_ppid(stat: &str) -> Option<(char, Pid)> {
 /// Pids of this process's children, with their state letter (`Z` for a
 /// zombie), from `/proc/*/stat`.
 pub fn children() -> Vec<(Pid, char)> {
-    let me = std::process::id() as Pid;
+    let me = nix::unistd::getpid().as_raw();
     let mut out = Vec::new();
     for entry in fs::read_dir("/proc").expect("read /proc").flatten() {
         let Some(pid) = entry

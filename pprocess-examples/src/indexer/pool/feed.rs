@@ -88,10 +88,9 @@ impl Feeder {
                     .collect();
             }
             Files::Embedded => {
-                feeder.list = embedded::EMBEDDED
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, _))| ((*name).to_owned(), Input::Embedded(i as u32)))
+                feeder.list = (0u32..)
+                    .zip(embedded::EMBEDDED)
+                    .map(|(i, (name, _))| ((*name).to_owned(), Input::Embedded(i)))
                     .collect();
             }
         }
@@ -397,11 +396,13 @@ pub(super) fn shard_lost(index: &mut Indexing<'_>, why: &str, done: &[(Batch, Co
 
 /// Each name's place in sorted order.
 pub(super) fn ranks(names: &[String]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    let n =
+        u32::try_from(names.len()).expect("file identifiers are u32, so names are fewer than 2^32");
+    let mut order: Vec<u32> = (0..n).collect();
     order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
     let mut rank = vec![0; names.len()];
-    for (place, &id) in order.iter().enumerate() {
-        rank[id as usize] = place as u32;
+    for (place, &id) in (0..n).zip(&order) {
+        rank[id as usize] = place;
     }
     rank
 }

@@ -197,6 +197,10 @@ impl Pool {
     /// # Errors
     ///
     /// As for [`Pool::index`].
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "its expects restate what the lines before them checked"
+    )]
     pub fn index_with(
         files: Files,
         options: &PoolOptions,
@@ -376,11 +380,13 @@ impl Pool {
     }
 
     /// The pids of the workers holding shards.
+    #[must_use]
     pub fn workers(&self) -> Vec<Pid> {
         self.shards.iter().map(|s| s.pid).collect()
     }
 
     /// The names of the files, by identifier (in the order they were found).
+    #[must_use]
     pub fn names(&self) -> &[String] {
         &self.names
     }

@@ -111,6 +111,10 @@ pub type Opener = fn(&Path) -> io::Result<File>;
 
 /// Opens `path` for reading, without blocking if it turned into a FIFO
 /// since the walk saw it.
+///
+/// # Errors
+///
+/// The error of `open(2)` or `fcntl(2)`, as for [`File::open`].
 pub fn open_file(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
