@@ -68,6 +68,10 @@ pub struct Options {
 }
 
 /// Parses a number of seconds: finite and not negative.
+///
+/// # Errors
+///
+/// A message naming the text when it is not such a number.
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
@@ -108,6 +112,7 @@ pub fn ends_of(files: &[PathBuf]) -> Result<Vec<Followed>, String> {
 
 /// The line printed when the pipeline is running: which files are
 /// followed for which patterns, and when following stops.
+#[must_use]
 pub fn announcement(options: &Options) -> String {
     let mut text = String::from("Following");
     for (k, f) in options.files.iter().enumerate() {

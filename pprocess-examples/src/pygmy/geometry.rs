@@ -15,6 +15,7 @@ pub struct Vec3 {
 }
 
 /// A [`Vec3`] from its components.
+#[must_use]
 pub const fn vec3(x: f64, y: f64, z: f64) -> Vec3 {
     Vec3 { x, y, z }
 }
@@ -24,32 +25,38 @@ impl Vec3 {
     pub const ZERO: Vec3 = vec3(0.0, 0.0, 0.0);
 
     /// The dot product.
+    #[must_use]
     pub fn dot(self, other: Vec3) -> f64 {
         self.x * other.x + self.y * other.y + self.z * other.z
     }
 
     /// The sum of the squares of the components.
+    #[must_use]
     pub fn sq(self) -> f64 {
         self.x * self.x + self.y * self.y + self.z * self.z
     }
 
     /// The distance to `other`.
+    #[must_use]
     pub fn dist(self, other: Vec3) -> f64 {
         (other - self).sq().sqrt()
     }
 
     /// The length.
+    #[must_use]
     pub fn mag(self) -> f64 {
         self.sq().sqrt()
     }
 
     /// This vector scaled to length 1; the zero vector stays zero.
+    #[must_use]
     pub fn normalized(self) -> Vec3 {
         let mag = self.mag();
         if mag == 0.0 { self } else { self / mag }
     }
 
     /// This direction mirrored about a surface with unit `normal`.
+    #[must_use]
     pub fn reflect(self, normal: Vec3) -> Vec3 {
         self - normal * (self.dot(normal) * 2.0)
     }
@@ -101,11 +108,13 @@ pub struct Line {
 
 impl Line {
     /// The segment from `start` to `end`.
+    #[must_use]
     pub fn new(start: Vec3, end: Vec3) -> Line {
         Line { start, end }
     }
 
     /// The segment as a vector: `end - start`.
+    #[must_use]
     pub fn vec(self) -> Vec3 {
         self.end - self.start
     }
@@ -143,6 +152,11 @@ impl Shape {
     /// Where `l` first meets the shape between its start and its end, if it
     /// does. As in PyGmy, a segment that only touches a sphere misses it,
     /// and only the nearer of a sphere's two intersections counts.
+    #[must_use]
+    #[allow(
+        clippy::many_single_char_names,
+        reason = "the quadratic's terms keep PyGmy's names"
+    )]
     pub fn intersect(&self, l: Line) -> Option<Hit> {
         match *self {
             Shape::Sphere { centre, radius } => {
@@ -192,6 +206,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::float_cmp, reason = "exact small values")]
     fn vector_arithmetic() {
         let a = vec3(1.0, 2.0, 3.0);
         let b = vec3(4.0, -5.0, 6.0);

@@ -15,6 +15,7 @@ pub struct Image {
 
 impl Image {
     /// A black `width` × `height` picture.
+    #[must_use]
     pub fn new(width: usize, height: usize) -> Image {
         Image {
             width,
@@ -25,21 +26,25 @@ impl Image {
     }
 
     /// Its width in pixels.
+    #[must_use]
     pub fn width(&self) -> usize {
         self.width
     }
 
     /// Its height in pixels.
+    #[must_use]
     pub fn height(&self) -> usize {
         self.height
     }
 
     /// The pixels, row after row, three bytes (red, green, blue) each.
+    #[must_use]
     pub fn rgb(&self) -> &[u8] {
         &self.rgb
     }
 
     /// How many rows [`Image::set_row`] has filled.
+    #[must_use]
     pub fn rows_set(&self) -> usize {
         self.rows_set
     }

@@ -25,6 +25,7 @@ pub enum Mode {
 
 impl Mode {
     /// The name on the command line.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Mode::Seq => "seq",
@@ -136,6 +137,7 @@ pub fn render(
 
 /// The numbers `0..n` in bit-reversed order (0, n/2, n/4, 3n/4, ...): any
 /// run of consecutive entries is spread evenly over `0..n`.
+#[must_use]
 pub fn spread(n: usize) -> Vec<usize> {
     let bits = usize::BITS - n.saturating_sub(1).leading_zeros();
     (0..1usize << bits)

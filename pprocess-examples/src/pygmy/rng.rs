@@ -15,6 +15,7 @@ pub struct PixelRng {
 
 impl PixelRng {
     /// The generator of pixel `(x, y)`.
+    #[must_use]
     pub fn new(x: usize, y: usize) -> PixelRng {
         // Distinct pixels get distinct states; the mixing in `next_u64`
         // makes neighbours' sequences unrelated.
@@ -60,6 +61,11 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked in range just before"
+    )]
     fn randrange_stays_in_range_and_covers_it() {
         let mut r = PixelRng::new(1, 2);
         let mut seen = [false; 200];

@@ -7,6 +7,7 @@ use super::world::{Light, Object, Shader, World};
 
 /// pprocess's scene, seen through a `width` × `height` camera (pprocess
 /// renders it at 300 × 200).
+#[must_use]
 pub fn pprocess_scene(width: usize, height: usize) -> World {
     let mut w = World::new(width, height);
     let balls = 10;

@@ -89,6 +89,7 @@ const IMAGE_PLANE: f64 = 5.0;
 
 impl World {
     /// An empty scene seen through a `width` × `height` perspective camera.
+    #[must_use]
     pub fn new(width: usize, height: usize) -> World {
         World {
             width,
@@ -99,6 +100,7 @@ impl World {
     }
 
     /// Renders row `sy` (0 at the top): `width` pixels as RGB bytes.
+    #[must_use]
     pub fn render_row(&self, sy: usize) -> Vec<u8> {
         let aspect = self.width as f64 / self.height as f64;
         let mut row = Vec::with_capacity(self.width * 3);
@@ -235,6 +237,12 @@ impl World {
 
 /// A colour component (1.0 is full) as a byte, as PIL stores PyGmy's
 /// `col.x * 255`: truncated towards zero, then clipped to 0..=255.
+#[must_use]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "clamped to 0..=255 first; truncation towards zero is PyGmy's"
+)]
 pub fn to_byte(component: f64) -> u8 {
     // `as` truncates towards zero and saturates (NaN becomes 0).
     (component * 255.0).clamp(0.0, 255.0) as u8
