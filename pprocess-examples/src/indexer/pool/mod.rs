@@ -244,29 +244,14 @@ impl Pool {
             feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
         }
         while workers.values().any(|w| !w.in_flight.is_empty()) {
+            let mut lost_any = false;
             for id in ex.ready(None)? {
                 let reply = match ex.channel_mut(id).map(|ch| ch.try_receive::<Reply>()) {
                     Some(Ok(Some(reply))) => reply,
                     Some(Ok(None)) | None => continue,
                     Some(Err(e)) => {
                         lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
-                        if workers.is_empty() && !feeder.again.is_empty() {
-                            // No worker left to read again what the dead
-                            // ones had read: fork anew, once the walk's
-                            // threads are gone.
-                            feeder.finish_walk(&mut index);
-                            for _ in 0..wanted {
-                                let id = fork_worker(&mut ex, &mut workers, options, open)?;
-                                index.summary.workers += 1;
-                                feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
-                            }
-                        } else {
-                            // The survivors take the dead one's batches.
-                            let ids: Vec<ChannelId> = workers.keys().copied().collect();
-                            for id in ids {
-                                feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
-                            }
-                        }
+                        lost_any = true;
                         continue;
                     }
                 };
@@ -304,12 +289,15 @@ impl Pool {
                 .copied()
                 .filter(|id| !ex.is_registered(*id))
                 .collect();
-            if !gone.is_empty() {
-                for id in gone {
-                    let e = pprocess_exchange::Error::Closed;
-                    lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
-                }
+            for id in gone {
+                let e = pprocess_exchange::Error::Closed;
+                lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
+                lost_any = true;
+            }
+            if lost_any {
                 if workers.is_empty() && !feeder.again.is_empty() {
+                    // No worker left to read again what the dead ones had
+                    // read: fork anew, once the walk's threads are gone.
                     feeder.finish_walk(&mut index);
                     for _ in 0..wanted {
                         let id = fork_worker(&mut ex, &mut workers, options, open)?;
@@ -317,6 +305,7 @@ impl Pool {
                         feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
                     }
                 } else {
+                    // The survivors take the dead ones' batches.
                     let ids: Vec<ChannelId> = workers.keys().copied().collect();
                     for id in ids {
                         feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
