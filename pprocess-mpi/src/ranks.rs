@@ -101,6 +101,8 @@ pub(crate) fn init() -> Result<Ranks> {
     serve(&world);
     drop(world);
     drop(universe);
+    // A rank other than 0 is a program of its own, started by the launcher
+    // (not a forked child): once MPI is finalised it ends as a program does.
     std::process::exit(0)
 }
 
