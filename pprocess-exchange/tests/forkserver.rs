@@ -105,6 +105,15 @@ fn killed_on_seven(x: u64) -> u64 {
     x
 }
 
+/// `Ok` if the server is this process's only child (every worker reaped).
+fn only_the_server_is_left(server: &ForkServer) -> Result<(), String> {
+    let left: Vec<_> = util::my_children()
+        .into_iter()
+        .filter(|p| p.pid != server.pid())
+        .collect();
+    check(left.is_empty(), || format!("{left:?}"))
+}
+
 #[test]
 fn map_of_thousand_calls_through_the_server_beside_busy_threads() {
     in_clean_process(Duration::from_secs(110), || {
@@ -162,11 +171,7 @@ fn managed_function_with_reuse_runs_on_limit_workers_of_the_server() {
             format!("{} distinct workers for limit 3", pids.len())
         })?;
         // Every worker was the program's own child, and is reaped.
-        let left: Vec<_> = util::my_children()
-            .into_iter()
-            .filter(|p| p.pid != server.pid())
-            .collect();
-        check(left.is_empty(), || format!("{left:?}"))
+        only_the_server_is_left(&server)
     });
 }
 
@@ -180,11 +185,7 @@ fn pmap_fn_through_the_server_keeps_input_order_beside_busy_threads() {
         check(got == (0..2000).map(|i| i * 3).collect::<Vec<_>>(), || {
             "pmap_fn results out of order or wrong".into()
         })?;
-        let left: Vec<_> = util::my_children()
-            .into_iter()
-            .filter(|p| p.pid != server.pid())
-            .collect();
-        check(left.is_empty(), || format!("{left:?}"))
+        only_the_server_is_left(&server)
     });
 }
 
