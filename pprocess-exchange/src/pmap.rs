@@ -22,6 +22,12 @@ const MAX_CHUNK: usize = 8192;
 /// parent between chunks.
 const IN_FLIGHT: usize = 2;
 
+/// Near the end, a range is at most the items left divided by this many
+/// per worker ("guided" scheduling): the last ranges shrink to single
+/// items, so the workers finish together instead of one waiting while the
+/// other computes a whole chunk.
+const TAIL_SHARES: usize = 2 * IN_FLIGHT;
+
 /// Applies `f` to every item in parallel and returns the results in input
 /// order: pprocess's `pmap(callable, sequence, limit)`.
 ///
@@ -225,6 +231,7 @@ impl<R: DeserializeOwned> PmapIter<R> {
     /// cannot be written to; its end is reported when its channel is read,
     /// so a failed write is left to that.
     fn feed(&mut self, w: usize) {
+        let workers = self.workers.len();
         let worker = &mut self.workers[w];
         if worker.ended || worker.gone {
             return;
@@ -233,9 +240,11 @@ impl<R: DeserializeOwned> PmapIter<R> {
             return;
         };
         if self.next_range < self.len && self.failed.is_none() {
+            let left = self.len - self.next_range;
+            let share = left.div_ceil(workers * TAIL_SHARES);
             let range = (
                 self.next_range,
-                (self.next_range + self.chunk).min(self.len),
+                self.next_range + self.chunk.min(share).max(1),
             );
             self.next_range = range.1;
             worker.ranges.push_back(range);
