@@ -137,7 +137,7 @@ pub use exchange::{
 };
 pub use manage::{Managed, Reusable};
 pub use map::{Map, MapStore};
-pub use persistent::{PersistentQueue, background_queue};
+pub use persistent::{PersistentCallable, PersistentExchange, PersistentQueue, background_queue};
 pub use pmap::{PmapIter, pmap, pmap_iter};
 pub use pprocess_core::{
     Codec, DEFAULT_MAX_FRAME, Error, ExitStatus, Pid, Process, RemoteCause, RemoteKind, Result,

@@ -9,13 +9,18 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pprocess_core::{Codec, Error, Result};
 use pprocess_transport::{Channel, ChildFailure};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::exchange::{ChannelId, Exchange, Handler, Job};
+use crate::exchange::{ChannelId, Exchange, Feed, Handler, Job, Serves};
+
+/// Numbers the reusable callables made in this process: a reused worker
+/// takes only the arguments of the callable it was started for.
+static NEXT_CALLABLE: AtomicU64 = AtomicU64::new(0);
 
 /// A function whose calls run in children of an exchange, one child per
 /// call: pprocess's `exchange.manage(MakeParallel(f))`.
@@ -91,6 +96,7 @@ pub struct Managed<A, F> {
 /// ```
 pub struct Reusable<A, F> {
     f: Rc<F>,
+    id: u64,
     _args: PhantomData<fn(A)>,
 }
 
@@ -119,6 +125,7 @@ impl<A, F> Clone for Reusable<A, F> {
     fn clone(&self) -> Self {
         Reusable {
             f: Rc::clone(&self.f),
+            id: self.id,
             _args: PhantomData,
         }
     }
@@ -148,6 +155,7 @@ impl<R, H, C> Exchange<'_, R, H, C> {
     {
         Reusable {
             f: Rc::new(f),
+            id: NEXT_CALLABLE.fetch_add(1, Ordering::Relaxed),
             _args: PhantomData,
         }
     }
@@ -228,12 +236,15 @@ impl<A, F> Reusable<A, F> {
                 };
                 reusable_loop(ch, &*f, first).map_err(|e| ChildFailure::from_error(&e))
             }),
-            feed: Some(Box::new(move |ch: &mut Channel<C>| {
-                match for_feed.borrow_mut().take() {
-                    Some(args) => ch.feed(&args),
-                    None => Err(Error::Protocol("arguments already taken".into())),
-                }
-            })),
+            feed: Some(Feed {
+                serves: Serves::Closure(self.id),
+                give: Box::new(
+                    move |ch: &mut Channel<C>| match for_feed.borrow_mut().take() {
+                        Some(args) => ch.feed(&args),
+                        None => Err(Error::Protocol("arguments already taken".into())),
+                    },
+                ),
+            }),
             remote: None,
         })
     }

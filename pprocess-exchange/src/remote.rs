@@ -8,13 +8,14 @@
 //! without one, by this process, as for [`Exchange::call`].
 
 use std::fmt;
+use std::rc::Rc;
 
 use pprocess_core::{Codec, Result};
 use pprocess_transport::{Builder, Channel, ChildFailure, RemoteFn, num_cores};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::exchange::{ChannelId, Exchange, Handler, Job, RemoteStart};
+use crate::exchange::{ChannelId, Exchange, Feed, Handler, Job, RemoteStart, Serves, WorkerFeed};
 use crate::map::Map;
 
 /// Chunks handed to each worker of [`pmap_fn`], so that work stays
@@ -42,7 +43,11 @@ where
     /// has one) can run it. Returns the id of the result.
     ///
     /// `f` is a `fn` item or a closure that captures nothing; `args`
-    /// travel through the codec.
+    /// travel through the codec. With [`Exchange::reuse`], a worker that has
+    /// sent its result takes the next waiting call of the same function
+    /// (pprocess's `start(MakeReusable(f), args)` on a reusing exchange):
+    /// many calls run on `limit` processes. Calls of different functions
+    /// can share one exchange; each worker only ever runs its own function.
     ///
     /// # Examples
     ///
@@ -58,6 +63,16 @@ where
     ///     map.call_fn(cube, x)?;
     /// }
     /// assert_eq!(map.into_vec()?, [1, 8, 27, 64]);
+    ///
+    /// // Reused: twenty calls, two processes.
+    /// let mut map = Map::<(u64, u32)>::new()?.limit(2).reuse(true);
+    /// for x in 0..20 {
+    ///     map.call_fn(|x: u64| (x + 1, std::process::id()), x)?;
+    /// }
+    /// let mut pids: Vec<u32> = map.into_vec()?.iter().map(|r| r.1).collect();
+    /// pids.sort();
+    /// pids.dedup();
+    /// assert!(pids.len() <= 2);
     /// # Ok::<(), pprocess_exchange::Error>(())
     /// ```
     ///
@@ -69,16 +84,7 @@ where
     where
         A: Serialize + DeserializeOwned + 'static,
     {
-        let index = self.next_index();
-        self.submit(Job {
-            index,
-            run: Box::new(never_forked),
-            feed: None,
-            remote: Some(RemoteStart {
-                func: RemoteFn::new(f),
-                first: Box::new(move |ch: &mut Channel<C>| ch.feed(&args)),
-            }),
-        })
+        remote_job(self, RemoteFn::new(f), args)
     }
 
     /// Wraps `f` so that each call runs in a worker of this exchange and
@@ -87,8 +93,9 @@ where
     /// has one) can run it. With [`Exchange::reuse`], workers stay alive and
     /// take the next arguments.
     ///
-    /// An exchange with `reuse` feeds waiting work to whichever worker is
-    /// free: give each managed function an exchange of its own.
+    /// Several managed functions can share one reusing exchange: a free
+    /// worker takes only waiting calls of its own function, and ends (making
+    /// room for another function's worker) when none waits.
     ///
     /// # Examples
     ///
@@ -107,13 +114,47 @@ where
     /// ```
     pub fn manage_fn<A>(&self, f: fn(A) -> R) -> ManagedFn<A, R, C>
     where
-        A: Serialize + DeserializeOwned + Clone + 'static,
+        A: Serialize + DeserializeOwned + 'static,
     {
         ManagedFn {
             func: RemoteFn::new(f),
             _args: std::marker::PhantomData,
         }
     }
+}
+
+/// Submits one call of `func` on `args`: to a new worker, or, with reuse,
+/// to a live worker of the same function when one is free (whichever
+/// comes first takes the arguments).
+fn remote_job<A, R, H, C>(
+    exchange: &mut Exchange<'_, R, H, C>,
+    func: RemoteFn<C>,
+    args: A,
+) -> Result<ChannelId>
+where
+    A: Serialize + 'static,
+    R: DeserializeOwned,
+    H: Handler<R, C>,
+    C: Codec,
+{
+    let index = exchange.next_index();
+    let args = Rc::new(args);
+    let feed = exchange.is_reuse().then(|| {
+        let again = Rc::clone(&args);
+        Feed {
+            serves: Serves::Remote(func.to_bytes()),
+            give: Box::new(move |ch: &mut Channel<C>| ch.feed(&*again)) as WorkerFeed<'_, C>,
+        }
+    });
+    exchange.submit(Job {
+        index,
+        run: Box::new(never_forked),
+        feed,
+        remote: Some(RemoteStart {
+            func,
+            first: Box::new(move |ch: &mut Channel<C>| ch.feed(&*args)),
+        }),
+    })
 }
 
 /// A function plus arguments whose calls run in workers of an exchange:
@@ -136,7 +177,7 @@ impl<A, R, C> ManagedFn<A, R, C>
 where
     R: Serialize + DeserializeOwned + 'static,
     C: Codec,
-    A: Serialize + DeserializeOwned + Clone + 'static,
+    A: Serialize + DeserializeOwned + 'static,
 {
     /// Starts the function on `args` in a worker (or queues it under the
     /// limit, or, with reuse, sends it to a worker when one is free).
@@ -150,22 +191,7 @@ where
         exchange: &mut Exchange<'_, R, H, C>,
         args: A,
     ) -> Result<ChannelId> {
-        let index = exchange.next_index();
-        let feed: Option<crate::exchange::WorkerFeed<'_, C>> = if exchange.is_reuse() {
-            let again = args.clone();
-            Some(Box::new(move |ch: &mut Channel<C>| ch.feed(&again)))
-        } else {
-            None
-        };
-        exchange.submit(Job {
-            index,
-            run: Box::new(never_forked),
-            feed,
-            remote: Some(RemoteStart {
-                func: self.func,
-                first: Box::new(move |ch: &mut Channel<C>| ch.feed(&args)),
-            }),
-        })
+        remote_job(exchange, self.func, args)
     }
 }
 
@@ -229,12 +255,15 @@ where
         let take = chunk.min(items.len());
         let part: Vec<T> = items.drain(..take).collect();
         let index = map.next_index();
-        let args = std::rc::Rc::new((first, part));
-        let again = std::rc::Rc::clone(&args);
+        let args = Rc::new((first, part));
+        let again = Rc::clone(&args);
         map.submit(Job {
             index,
             run: Box::new(never_forked),
-            feed: Some(Box::new(move |ch: &mut Channel<C>| ch.feed(&*again))),
+            feed: Some(Feed {
+                serves: Serves::Remote(func.to_bytes()),
+                give: Box::new(move |ch: &mut Channel<C>| ch.feed(&*again)),
+            }),
             remote: Some(RemoteStart {
                 func,
                 first: Box::new(move |ch: &mut Channel<C>| ch.feed(&*args)),

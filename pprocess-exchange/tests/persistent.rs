@@ -1,5 +1,7 @@
-//! Collecting from background processes: `Exchange::connect`,
-//! `PersistentQueue` and `background_queue`.
+//! Background processes started and collected through exchanges:
+//! `Exchange::connect`, `PersistentQueue`, `background_queue`, and the
+//! persistent managed API (`PersistentExchange::manage_persistent`,
+//! `start_persistent`, `create_persistent`).
 //!
 //! The tests of this binary run one at a time (they count this process's
 //! children); every address is in a fresh temporary directory; queues are
@@ -13,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pprocess_exchange::{
-    Background, Error, ExitStatus, Message, PersistentChannel, PersistentQueue, Queue,
-    background_queue, start_persistent,
+    Background, Error, ExitStatus, Message, PersistentChannel, PersistentExchange, PersistentFork,
+    PersistentQueue, Queue, RemoteKind, background_queue, start_persistent,
 };
 
 use util::{PATIENCE, my_children, my_zombies, serial};
@@ -392,4 +394,123 @@ fn connecting_to_nothing_is_an_address_error() {
     assert!(!queue.unfinished());
     assert_eq!(drain(&mut queue).len(), 0);
     assert_eq!(my_children(), []);
+}
+
+/// pprocess's `PersistentExchange.manage(address, MakeParallel(f))`: calls
+/// started through one exchange, which is then dropped, are collected by
+/// another, each result once, and nothing is left behind.
+#[test]
+fn managed_persistent_calls_are_collected_by_a_later_exchange() {
+    let _serial = serial();
+    let dir = TempDir::new();
+    let exchange = PersistentExchange::<(usize, Vec<usize>)>::new()
+        .unwrap()
+        .limit(1);
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            exchange.manage_persistent(address(&dir, i), move |n: usize| {
+                (i, (0..n).map(|k| i * 100 + k).collect())
+            })
+        })
+        .collect();
+    let mut daemons: Vec<Background> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, task)| task.call(&exchange, i + 1).unwrap())
+        .collect();
+    drop(exchange);
+    // The background processes outlive the exchange that started them.
+    assert_eq!(dir.entries().len(), 4);
+
+    let mut exchange = PersistentExchange::<(usize, Vec<usize>)>::new()
+        .unwrap()
+        .limit(1);
+    let mut got = Vec::new();
+    for task in &tasks {
+        exchange.connect(task.address()).unwrap();
+    }
+    let deadline = Instant::now() + PATIENCE;
+    while exchange.unfinished() {
+        assert!(Instant::now() < deadline, "results did not arrive");
+        exchange.store(Some(Duration::from_millis(50))).unwrap();
+    }
+    while let Some(m) = exchange.handler_mut().pop() {
+        got.push(m.result.unwrap());
+    }
+    got.sort();
+    let want: Vec<(usize, Vec<usize>)> = (0..4)
+        .map(|i| (i, (0..=i).map(|k| i * 100 + k).collect()))
+        .collect();
+    assert_eq!(got, want);
+    for bg in &mut daemons {
+        assert_eq!(finish(bg), ExitStatus::Exited(0));
+    }
+    assert_eq!(my_zombies(), []);
+    assert_eq!(my_children(), []);
+    assert_eq!(dir.entries(), Vec::<String>::new());
+}
+
+/// A managed persistent call that panics reaches the collector as a remote
+/// panic; a second call at an address still in use is refused.
+#[test]
+fn managed_persistent_failures_are_reported() {
+    let _serial = serial();
+    let dir = TempDir::new();
+    let exchange = PersistentExchange::<u32>::new().unwrap();
+    let task = exchange.manage_persistent(address(&dir, 0), |n: u32| {
+        assert!(n < 10, "{n} is too big");
+        n
+    });
+    let mut bg = task.call(&exchange, 11).unwrap();
+    match task.call(&exchange, 1) {
+        Err(Error::Address { .. }) => {}
+        other => panic!("a second process at a busy address: {other:?}"),
+    }
+
+    let mut queue = Queue::<u32>::new().unwrap();
+    queue.connect(task.address()).unwrap();
+    let got = drain(&mut queue);
+    assert_eq!(got.len(), 1);
+    match &got[0].result {
+        Err(Error::Remote { kind, message, .. }) => {
+            assert_eq!(*kind, RemoteKind::Panic);
+            assert!(message.contains("11 is too big"), "{message}");
+        }
+        other => panic!("expected a remote panic, got {other:?}"),
+    }
+    assert_eq!(finish(&mut bg), ExitStatus::Exited(101));
+    assert_eq!(my_children(), []);
+}
+
+/// `PersistentExchange::start_persistent` and `create_persistent` use the
+/// exchange's builder and leave the work for any exchange to collect.
+#[test]
+fn persistent_exchange_start_and_create() {
+    let _serial = serial();
+    let dir = TempDir::new();
+    let exchange = PersistentExchange::<String>::new().unwrap();
+    let mut started = exchange
+        .start_persistent(address(&dir, 0), |ch: &mut PersistentChannel| {
+            ch.send("started")
+        })
+        .unwrap();
+    let mut created = match exchange.create_persistent(address(&dir, 1)).unwrap() {
+        PersistentFork::Parent(bg) => bg,
+        PersistentFork::Child(mut ch) => {
+            let code = i32::from(ch.send("created").is_err());
+            ch.exit(code)
+        }
+    };
+    drop(exchange);
+
+    let mut queue = PersistentQueue::<String>::new().unwrap();
+    queue.connect(address(&dir, 0)).unwrap();
+    queue.connect(address(&dir, 1)).unwrap();
+    let mut got = values(&mut queue);
+    got.sort();
+    assert_eq!(got, ["created", "started"]);
+    assert_eq!(finish(&mut started), ExitStatus::Exited(0));
+    assert_eq!(finish(&mut created), ExitStatus::Exited(0));
+    assert_eq!(my_children(), []);
+    assert_eq!(dir.entries(), Vec::<String>::new());
 }

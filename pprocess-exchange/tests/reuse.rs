@@ -121,3 +121,97 @@ fn continuous_delivers_every_message_of_every_child() -> TestResult {
     }
     Ok(())
 }
+
+/// A function plus arguments and its pid, for the `call_fn` tests: the
+/// value tells which function ran.
+fn triple_with_pid(x: u64) -> (u64, u64, Pid) {
+    (x, x * 3, util::me())
+}
+
+fn square_with_pid(x: u64) -> (u64, u64, Pid) {
+    (x, x * x, util::me())
+}
+
+/// `call_fn` with `reuse` (pprocess's `start` of a reusable callable on a
+/// reusing exchange) runs many calls on `limit` processes, through an
+/// `Exchange`, a `Map` and a `Queue` alike.
+#[test]
+fn reused_call_fn_runs_many_calls_on_limit_processes() -> TestResult {
+    const LIMIT: usize = 3;
+    const CALLS: u64 = 120;
+    let check = |results: Vec<(u64, u64, Pid)>, through: &str| {
+        let mut inputs: Vec<u64> = results.iter().map(|r| r.0).collect();
+        inputs.sort_unstable();
+        assert_eq!(inputs, (0..CALLS).collect::<Vec<_>>(), "{through}");
+        assert!(results.iter().all(|r| r.1 == r.0 * 3), "{through}");
+        let pids: BTreeSet<Pid> = results.iter().map(|r| r.2).collect();
+        assert_eq!(pids.len(), LIMIT, "{through}: {pids:?}");
+        assert!(!pids.contains(&util::me()));
+        for pid in pids {
+            util::assert_reaped(pid);
+        }
+    };
+
+    let mut ex = Exchange::<(u64, u64, Pid)>::new()?.limit(LIMIT).reuse(true);
+    for x in 0..CALLS {
+        ex.call_fn(triple_with_pid, x)?;
+    }
+    ex.finish()?;
+    let mut results = Vec::new();
+    while let Some(m) = ex.handler_mut().pop() {
+        results.push(m.result?);
+    }
+    check(results, "exchange");
+
+    let mut map = Map::<(u64, u64, Pid)>::new()?.limit(LIMIT).reuse(true);
+    for x in 0..CALLS {
+        map.call_fn(triple_with_pid, x)?;
+    }
+    let results = map.into_vec()?;
+    assert!(
+        results.iter().enumerate().all(|(i, r)| r.0 == i as u64),
+        "map keeps call order"
+    );
+    check(results, "map");
+
+    let mut queue = Queue::<(u64, u64, Pid)>::new()?.limit(LIMIT).reuse(true);
+    for x in 0..CALLS {
+        queue.call_fn(triple_with_pid, x)?;
+    }
+    check(queue.collect::<Result<_, _>>()?, "queue");
+    Ok(())
+}
+
+/// Two functions on one reusing exchange: every call runs its own function
+/// (a worker of one never gets the other's arguments), and each worker
+/// serves one function only.
+#[test]
+fn reused_workers_never_run_another_functions_calls() -> TestResult {
+    let mut map = Map::<(u64, u64, Pid)>::new()?.limit(2).reuse(true);
+    let square = map.manage_fn(square_with_pid);
+    let closure = map.manage_reusable(|x: u64| (x, x + 1000, util::me()));
+    for x in 0..60u64 {
+        match x % 3 {
+            0 => square.call(&mut map, x)?,
+            1 => map.call_fn(triple_with_pid, x)?,
+            _ => closure.call(&mut map, x)?,
+        };
+    }
+    let results = map.into_vec()?;
+    let mut served: BTreeMap<Pid, BTreeSet<u64>> = BTreeMap::new();
+    for (i, (x, y, pid)) in results.into_iter().enumerate() {
+        assert_eq!(x, i as u64);
+        let (kind, want) = match x % 3 {
+            0 => (0, x * x),
+            1 => (1, x * 3),
+            _ => (2, x + 1000),
+        };
+        assert_eq!(y, want, "call {x} ran the wrong function");
+        served.entry(pid).or_default().insert(kind);
+    }
+    for (pid, kinds) in &served {
+        assert_eq!(kinds.len(), 1, "worker {pid} ran calls of {kinds:?}");
+        util::assert_reaped(*pid);
+    }
+    Ok(())
+}

@@ -27,9 +27,9 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
     fn launch(&mut self, mut job: Job<'a, C>) -> Result<()> {
         match self.fork_for(&job) {
             Ok(Fork::Parent(ch)) => {
-                let reusable = job.feed.is_some() && self.reuse;
-                match self.register(ch, job.index, reusable) {
-                    Ok(id) => self.feed_first(id, job.remote.take(), reusable),
+                let serves = job.feed.as_ref().filter(|_| self.reuse).map(|f| f.serves);
+                match self.register(ch, job.index, serves) {
+                    Ok(id) => self.feed_first(id, job.remote.take(), serves.is_some()),
                     Err(e) => {
                         self.waiting.push_front(job);
                         Err(e)
@@ -90,6 +90,13 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
     /// Starts a child that computes `f()` and sends back its value
     /// (pprocess's `MakeParallel`). Returns the id of the result.
     ///
+    /// Always a new child, even with [`Exchange::reuse`]: what `f` captures
+    /// exists only in this process and cannot be sent to a live worker.
+    /// For reused workers, call a function with arguments instead:
+    /// [`Exchange::call_fn`] (a `fn` item or non-capturing closure), or a
+    /// callable from [`Exchange::manage_reusable`] or
+    /// [`Exchange::manage_fn`].
+    ///
     /// # Errors
     ///
     /// As for [`Exchange::start`].
@@ -115,7 +122,7 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
         match self.builder.create()? {
             Fork::Parent(ch) => {
                 let index = self.next_index();
-                Ok(Created::Parent(self.register(ch, index, false)?))
+                Ok(Created::Parent(self.register(ch, index, None)?))
             }
             Fork::Child(ch) => Ok(Created::Child(ch)),
         }

@@ -70,13 +70,32 @@ pub(crate) type ChildRun<'a, C> =
 /// Queues a job's arguments on a live worker's channel.
 pub(crate) type WorkerFeed<'a, C> = Box<dyn FnOnce(&mut Channel<C>) -> Result<()> + 'a>;
 
+/// What a reused worker serves. Waiting work goes only to a live worker
+/// that serves the same thing, so one exchange can reuse the workers of
+/// several functions without ever handing one's arguments to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Serves {
+    /// A managed closure, by the number its callable was given when made
+    /// (unique in this process; clones share it).
+    Closure(u64),
+    /// A remote function, by its wire form.
+    Remote([u8; 24]),
+}
+
+/// How reusable work reaches a live worker instead of a new child.
+pub(crate) struct Feed<'a, C> {
+    pub(crate) serves: Serves,
+    pub(crate) give: WorkerFeed<'a, C>,
+}
+
 /// Work that waits for a free place under the limit.
 pub(crate) struct Job<'a, C> {
     pub(crate) index: usize,
     /// Runs in a new child.
     pub(crate) run: ChildRun<'a, C>,
-    /// For reusable work: queues the arguments on a live worker instead.
-    pub(crate) feed: Option<WorkerFeed<'a, C>>,
+    /// For reusable work: queues the arguments on a live worker (of the
+    /// same function) instead.
+    pub(crate) feed: Option<Feed<'a, C>>,
     /// For a remote function: started by `Builder::start_fn` instead of a
     /// fork running `run`.
     pub(crate) remote: Option<RemoteStart<'a, C>>,
@@ -101,8 +120,11 @@ pub(crate) struct Job<'a, C> {
 ///
 /// - [`limit`](Exchange::limit): at most this many channels at once; work
 ///   beyond it waits inside the exchange and starts as children finish.
-/// - [`reuse`](Exchange::reuse): managed workers stay alive and get the next
-///   arguments; they are told to stop when no work waits.
+/// - [`reuse`](Exchange::reuse): workers of a function plus arguments
+///   ([`Exchange::call_fn`], [`Exchange::manage_reusable`],
+///   [`Exchange::manage_fn`]) stay alive and get the next arguments of the
+///   same function; they are told to stop when none waits. Closures given
+///   to [`Exchange::start`] and [`Exchange::call`] get a child each.
 /// - [`continuous`](Exchange::continuous): a child may send any number of
 ///   messages; it is done when it hangs up. Otherwise a child is expected to
 ///   send one result, and one that hangs up without it is reported as
@@ -208,7 +230,8 @@ impl<R, H, C: Codec> Exchange<'_, R, H, C> {
         self
     }
 
-    /// Keeps managed workers alive and sends them the next arguments.
+    /// Keeps workers of a function plus arguments alive and sends them the
+    /// next arguments of the same function (see the options above).
     #[must_use]
     pub fn reuse(mut self, reuse: bool) -> Self {
         self.reuse = reuse;
@@ -392,7 +415,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
     pub fn add(&mut self, channel: Channel<C>) -> Result<ChannelId> {
         let index = self.next_index;
         self.next_index += 1;
-        self.register(channel, index, false)
+        self.register(channel, index, None)
     }
 
     /// Waits (storing messages) until the limit allows another channel,
@@ -410,7 +433,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
         &mut self,
         mut channel: Channel<C>,
         index: usize,
-        reusable: bool,
+        serves: Option<Serves>,
     ) -> Result<ChannelId> {
         channel.set_nonblocking(true)?;
         let slot = self.free.pop().unwrap_or_else(|| {
@@ -436,7 +459,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
             hot: true,
             delivered: false,
             writing: false,
-            reusable,
+            serves,
             explained: false,
         });
         self.hot.push_back(slot);

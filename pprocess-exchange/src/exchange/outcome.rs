@@ -48,24 +48,29 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
             return stopped;
         };
         if remote {
-            s.reusable = false;
+            s.serves = None;
             s.explained = true;
-        } else if s.reusable && !self.continuous {
+        } else if s.serves.is_some() && !self.continuous {
             self.next_for_worker(slot)?;
         }
         stopped
     }
 
-    /// Gives a reused worker the next waiting arguments, or tells it to stop.
+    /// Gives a reused worker the next waiting arguments for its function,
+    /// or tells it to stop (which frees its place for other work).
     fn next_for_worker(&mut self, slot: usize) -> Result<()> {
         let Some(s) = self.slots[slot].as_mut() else {
             return Ok(());
         };
-        let next = match self.waiting.front() {
-            Some(job) if job.feed.is_some() => self.waiting.pop_front(),
-            _ => None,
+        let Some(serves) = s.serves else {
+            return Ok(());
         };
-        let queued = match next.and_then(|job| Some((job.index, job.feed?))) {
+        let next = self
+            .waiting
+            .iter()
+            .position(|job| job.feed.as_ref().is_some_and(|f| f.serves == serves))
+            .and_then(|at| self.waiting.remove(at));
+        let queued = match next.and_then(|job| Some((job.index, job.feed?.give))) {
             Some((index, feed)) => {
                 // From here the worker holds this work: if it dies, the
                 // work is reported as its death.
@@ -76,7 +81,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
                 feed(&mut s.channel)
             }
             None => {
-                s.reusable = false;
+                s.serves = None;
                 s.channel.feed_end()
             }
         };

@@ -25,8 +25,8 @@ pub(super) struct Slot<C> {
     pub(super) delivered: bool,
     /// The channel is registered for writability (output is queued).
     pub(super) writing: bool,
-    /// A worker that takes new arguments (reuse mode).
-    pub(super) reusable: bool,
+    /// A worker that takes new arguments for this function (reuse mode).
+    pub(super) serves: Option<super::Serves>,
     /// A remote error was delivered: the child has said why it ends.
     pub(super) explained: bool,
 }
