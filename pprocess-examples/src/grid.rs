@@ -36,7 +36,8 @@ pub struct Options {
 }
 
 /// The extra command line of the background examples
-/// (`simple_background_queue`, `simple_persistent_queue`): pprocess's
+/// (`simple_background_queue`, `simple_persistent_queue`,
+/// `simple_persistent_managed`): pprocess's
 /// `--start` and `--reconnect`, and where the socket files go. Flatten it
 /// beside [`Options`].
 #[derive(Debug, Clone, clap::Args)]

@@ -1,5 +1,6 @@
 //! Runs the background examples (`simple_background_queue`,
-//! `simple_persistent_queue`) as real processes: once with `--start`,
+//! `simple_persistent_queue`, `simple_persistent_managed`) as real
+//! processes: once with `--start`,
 //! which must leave the work running in the background and exit at once,
 //! then with `--reconnect`, which must print the whole 10×10 grid; and in
 //! the one-run form. Afterwards no socket file may be left.
@@ -18,6 +19,16 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 const BACKGROUND_QUEUE: &str = env!("CARGO_BIN_EXE_simple_background_queue");
 const PERSISTENT_QUEUE: &str = env!("CARGO_BIN_EXE_simple_persistent_queue");
+const PERSISTENT_MANAGED: &str = env!("CARGO_BIN_EXE_simple_persistent_managed");
+
+/// What the queue examples print when they have started their work, and
+/// while they collect it.
+const QUEUE_STARTED: &str = "Discarded the callable.";
+const QUEUE_COLLECTING: [&str; 2] = ["Opening a queue.", "Waiting for persistent results"];
+
+/// The same for `simple_persistent_managed` (pprocess's wording).
+const MANAGED_STARTED: &str = "Closed original exchange.";
+const MANAGED_COLLECTING: [&str; 2] = ["Opening new exchange.", "Waiting for persistent results"];
 
 /// Runs `exe` with `args`; returns its output whatever its status.
 fn run(exe: &str, args: &[&str]) -> Output {
@@ -95,8 +106,9 @@ fn assert_emptied(dir: &Path) {
 }
 
 /// `--start` then `--reconnect` in `dir`; `sockets` are the socket files
-/// the first run must leave.
-fn start_then_reconnect(exe: &str, sockets: &[String]) {
+/// the first run must leave; `started` is what the first run prints, and
+/// `collecting` the progress lines of the second.
+fn start_then_reconnect(exe: &str, sockets: &[String], started: &str, collecting: &[&str]) {
     let dir = TempDir::new().unwrap();
     let dir_arg = dir.path().to_str().unwrap();
 
@@ -104,7 +116,7 @@ fn start_then_reconnect(exe: &str, sockets: &[String]) {
         exe,
         &["--start", "--delay", "0", "--limit", "2", "--dir", dir_arg],
     );
-    assert_eq!(stdout, "Discarded the callable.\n");
+    assert_eq!(stdout, format!("{started}\n"));
     // The background processes outlive the run that started them: their
     // sockets are there, owner-only, until their results are collected.
     assert_eq!(entries(dir.path()), sockets);
@@ -116,10 +128,7 @@ fn start_then_reconnect(exe: &str, sockets: &[String]) {
     }
 
     let stdout = run_ok(exe, &["--reconnect", "--dir", dir_arg]);
-    check_grid(
-        &stdout,
-        &["Opening a queue.", "Waiting for persistent results"],
-    );
+    check_grid(&stdout, collecting);
     assert_emptied(dir.path());
 
     // Nothing is left to reconnect to.
@@ -129,8 +138,8 @@ fn start_then_reconnect(exe: &str, sockets: &[String]) {
     assert!(stderr.contains("no socket"), "{stderr}");
 }
 
-/// Both in one run.
-fn one_run(exe: &str) {
+/// Both in one run: `progress` is everything printed before the grid.
+fn one_run(exe: &str, progress: &[&str]) {
     let dir = TempDir::new().unwrap();
     let stdout = run_ok(
         exe,
@@ -143,37 +152,63 @@ fn one_run(exe: &str) {
             dir.path().to_str().unwrap(),
         ],
     );
-    check_grid(
-        &stdout,
-        &[
-            "Discarded the callable.",
-            "Opening a queue.",
-            "Waiting for persistent results",
-        ],
-    );
+    check_grid(&stdout, progress);
     // The run waited for its background processes.
     assert_eq!(entries(dir.path()), Vec::<String>::new());
 }
 
 #[test]
 fn simple_background_queue_start_then_reconnect() {
-    start_then_reconnect(BACKGROUND_QUEUE, &["task.socket".to_string()]);
+    start_then_reconnect(
+        BACKGROUND_QUEUE,
+        &["task.socket".to_string()],
+        QUEUE_STARTED,
+        &QUEUE_COLLECTING,
+    );
 }
 
 #[test]
 fn simple_persistent_queue_start_then_reconnect() {
     let sockets: Vec<String> = (0..N).map(|i| format!("task-{i}.socket")).collect();
-    start_then_reconnect(PERSISTENT_QUEUE, &sockets);
+    start_then_reconnect(PERSISTENT_QUEUE, &sockets, QUEUE_STARTED, &QUEUE_COLLECTING);
+}
+
+#[test]
+fn simple_persistent_managed_start_then_reconnect() {
+    start_then_reconnect(
+        PERSISTENT_MANAGED,
+        &["task.socket".to_string()],
+        MANAGED_STARTED,
+        &MANAGED_COLLECTING,
+    );
 }
 
 #[test]
 fn simple_background_queue_in_one_run() {
-    one_run(BACKGROUND_QUEUE);
+    one_run(
+        BACKGROUND_QUEUE,
+        &[QUEUE_STARTED, QUEUE_COLLECTING[0], QUEUE_COLLECTING[1]],
+    );
 }
 
 #[test]
 fn simple_persistent_queue_in_one_run() {
-    one_run(PERSISTENT_QUEUE);
+    one_run(
+        PERSISTENT_QUEUE,
+        &[QUEUE_STARTED, QUEUE_COLLECTING[0], QUEUE_COLLECTING[1]],
+    );
+}
+
+#[test]
+fn simple_persistent_managed_in_one_run() {
+    one_run(
+        PERSISTENT_MANAGED,
+        &[
+            MANAGED_STARTED,
+            MANAGED_COLLECTING[0],
+            MANAGED_COLLECTING[1],
+        ],
+    );
 }
 
 /// The background work may still be running when the second run
@@ -231,7 +266,7 @@ fn starting_twice_is_refused() {
 
 #[test]
 fn start_and_reconnect_together_are_refused() {
-    for exe in [BACKGROUND_QUEUE, PERSISTENT_QUEUE] {
+    for exe in [BACKGROUND_QUEUE, PERSISTENT_QUEUE, PERSISTENT_MANAGED] {
         let output = run(exe, &["--start", "--reconnect"]);
         assert_eq!(output.status.code(), Some(2), "{exe}");
         assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be used with"));
