@@ -24,14 +24,72 @@
 //!
 //! # From pprocess
 //!
+//! Every public name of pprocess 0.5.1 and what it is here:
+//!
 //! | pprocess | here |
 //! | --- | --- |
-//! | `start(fn, args)` / `create()` / `exit(ch)` | [`start`] / [`create`] / [`exit`] |
-//! | `Exchange(limit=, reuse=, continuous=, autoclose=)` | [`Exchange`] with [`Exchange::limit`], ... |
-//! | `store_data` in a subclass | a [`Handler`] (any `FnMut(Message<R>)`) |
-//! | `Map`, `Queue`, `pmap` | [`Map`], [`Queue`], [`pmap`] / [`pmap_iter`] |
-//! | `exchange.manage(MakeParallel(f))` | [`Exchange::manage`] (or [`Exchange::call`] for a closure) |
-//! | `MakeReusable`, `reuse=1` | [`Exchange::manage`] with [`Exchange::reuse`] |
+//! | `start(callable, *args)` | [`start`] (a closure: the arguments are its captures); [`spawn`] for one value back |
+//! | `create()` / `exit(channel)` | [`create`] (returns [`Fork`]) / [`exit`] |
+//! | `create_socketpair()` / `create_pipes()` | [`create`] (a socketpair by default) / [`create_pipes`]; [`Builder::transport`] |
+//! | `waitall()` | [`waitall`] (and [`waitall_timeout`]) |
+//! | `get_number_of_cores()` | [`num_cores`] |
+//! | `Channel.send` / `receive` / `close` / `wait` | [`Channel::send`] / [`Channel::receive`] / [`Channel::close`] / [`Channel::wait`] |
+//! | `Channel.pid` | [`Channel::pid`] |
+//! | `AcknowledgementError` | none: ordinary sends are not acknowledged (below); a broken stream is [`Error::Closed`] or [`Error::Truncated`] |
+//! | `Exchange(channels, limit, reuse, continuous, autoclose)` | [`Exchange`] with [`Exchange::limit`], [`Exchange::reuse`], [`Exchange::continuous`], [`Exchange::autoclose`]; channels join with [`Exchange::add`] |
+//! | `Exchange.add` / `add_wait` / `remove` | [`Exchange::add`] / [`Exchange::add_wait`] / [`Exchange::remove`] |
+//! | `Exchange.active` / `busy` / `unfinished` | [`Exchange::active`] / [`Exchange::busy`] / [`Exchange::unfinished`] |
+//! | `Exchange.ready(timeout)` | [`Exchange::ready`] (channel ids, not channels) |
+//! | `Exchange.store(timeout)` / `wait` / `finish` | [`Exchange::store`] / [`Exchange::wait`] / [`Exchange::finish`] |
+//! | `store_data(channel)` in a subclass | a [`Handler`] (any `FnMut(Message<R>)`, or [`Handler::handle`] with a [`Reply`] to answer) |
+//! | `start_waiting(channel)` (override) | built in: work over the limit waits inside the exchange and starts as children end |
+//! | `Exchange.start(callable, *args)` | [`Exchange::start`], or [`Exchange::call`] for a closure whose value is the result |
+//! | `Exchange.create()` | [`Exchange::create`] (returns [`Created`]) |
+//! | `Exchange.manage(callable)`, `ManagedCallable` | [`Exchange::manage`], [`Managed`] (call it with the exchange: `calc.call(&mut ex, args)`) |
+//! | `MakeParallel(callable)` | not needed: [`Exchange::call`] and [`Exchange::manage`] send the return value |
+//! | `MakeReusable(callable)` with `reuse=1` | [`Exchange::manage_reusable`] ([`Reusable`]), [`Exchange::call_fn`] or [`Exchange::manage_fn`] with [`Exchange::reuse`] |
+//! | `Map`, `Map.next` / `Queue`, `Queue.next` | [`Map`] / [`Queue`], both iterators |
+//! | `Undefined` (a result not yet there) | `None` in [`MapStore`]; [`Map::get`] |
+//! | `pmap(callable, sequence, limit)` | [`pmap`] / [`pmap_iter`]; [`pmap_fn`] for a function plus serde items |
+//! | `PersistentChannel` | [`PersistentChannel`] |
+//! | `create_persistent(address)` / `start_persistent(address, callable, *args)` | [`create_persistent`] / [`start_persistent`] (returning a [`Background`] handle) |
+//! | `connect_persistent(address)` | [`connect`] |
+//! | `close_streams()` | done by every background process as it detaches; [`Builder::log_file`] keeps its output |
+//! | `PersistentExchange`, `Persistent.connect(address)` | [`PersistentExchange`], [`Exchange::connect`] |
+//! | `PersistentExchange.start(address, ...)` / `create(address)` / `manage(address, ...)` | [`Exchange::start_persistent`] / [`Exchange::create_persistent`] / [`Exchange::manage_persistent`] |
+//! | `PersistentCallable` / `BackgroundCallable` | [`PersistentCallable`] / [`BackgroundCallable`] |
+//! | `PersistentQueue` / `BackgroundQueue(address)` | [`PersistentQueue`] / [`background_queue`] |
+//!
+//! ## Deliberately different
+//!
+//! - **Sends are not acknowledged.** pprocess's `send` waits for an `"OK"`
+//!   from the receiver after every message, so that a child cannot exit
+//!   before its data is read. Here a message is a length-prefixed frame on
+//!   a reliable stream and a child's output is flushed before it exits, so
+//!   an acknowledgement would only add a round trip per message (the
+//!   benchmarks measure that cost in pprocess). Only persistent channels
+//!   acknowledge, because a background process must know what to send
+//!   again to the next peer after a disconnection.
+//! - **`close` waits.** [`Channel::close`] flushes, closes both directions
+//!   and waits for the child, returning its exit status. pprocess's
+//!   `close` only closes the pipes and leaves the child to `waitall`.
+//!   Dropping a channel flushes (for at most 2 s) and reaps the child if it
+//!   has ended, else leaves it to be reaped by [`waitall`] or by the
+//!   library's next fork.
+//! - **Errors are values.** A child's exception is not pickled and raised
+//!   in the parent: a panic or returned error becomes [`Error::Remote`]
+//!   (with its [`RemoteKind`] and source chain) in that child's
+//!   [`Message`], and a child that dies without a result is
+//!   [`Error::ChildDied`]; the other children are unaffected.
+//! - **Closures, not callables with arguments.** Arguments travel as a
+//!   closure's captures through the fork and need no serde; only results
+//!   (and a reused worker's later arguments) cross a channel, through a
+//!   [`Codec`] ([`MessagePack`] by default) instead of pickle.
+//! - **Reuse needs a function plus arguments.** A closure's captures exist
+//!   only in the parent, so [`Exchange::start`] and [`Exchange::call`]
+//!   always fork; reused workers run [`Exchange::manage_reusable`],
+//!   [`Exchange::call_fn`] and [`Exchange::manage_fn`] work, and each only
+//!   ever gets the arguments of its own function.
 //!
 //! # One child, one value: `spawn`
 //!
