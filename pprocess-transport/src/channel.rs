@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::MessagePack;
 use crate::framing::ReadBuf;
-use crate::process::Child;
+use crate::reap::Child;
 use crate::sys;
 
 /// Queued output is written once it reaches this size, so a batch of small

@@ -75,10 +75,12 @@ mod forkserver;
 mod framing;
 mod outcome;
 mod process;
+mod reap;
 mod registry;
 mod remote;
 mod spawn;
 mod sys;
+mod threads;
 mod transport;
 mod typed;
 
@@ -87,7 +89,7 @@ pub use channel::Channel;
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use codec::Json;
 pub use codec::MessagePack;
-pub use forkserver::{ForkServer, set_thread_warning};
+pub use forkserver::ForkServer;
 pub use outcome::{ChildFailure, ResultOutcome, SpawnOutcome, ValueOutcome};
 pub use pprocess_core::{
     Codec, Error, ExitStatus, Pid, Process, RemoteCause, RemoteKind, Result, Transport,
@@ -97,12 +99,14 @@ pub use process::{
     start_persistent,
 };
 pub use process::{
-    Builder, Child, ChildOutcome, Fork, create, create_pipes, exit, is_temporary, num_cores,
-    panic_message, run_in_child, start, thread_count, waitall, waitall_timeout,
+    Builder, ChildOutcome, Fork, create, create_pipes, exit, is_temporary, num_cores,
+    panic_message, run_in_child, start,
 };
+pub use reap::{Child, waitall, waitall_timeout};
 pub use registry::{track_fd, untrack_fd};
 pub use remote::{Failure, ProgramKey, RemoteFn};
 pub use spawn::{JoinHandle, spawn};
+pub use threads::{set_thread_warning, thread_count};
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
 pub use typed::{TypedChannel, TypedIter, start_typed};
 

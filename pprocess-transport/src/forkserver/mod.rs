@@ -4,7 +4,6 @@
 mod protocol;
 mod server;
 mod spawn;
-mod warning;
 mod worker;
 
 use std::fmt;
@@ -16,12 +15,11 @@ use std::time::Duration;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use pprocess_core::{Error, Pid, Process, Result};
 
-pub use warning::set_thread_warning;
-pub(crate) use warning::warn_if_threaded;
-
-use crate::process::{Builder, Child, ForkPlan, fork_locked, thread_count};
+use crate::process::{Builder, ForkPlan, fork_locked};
+use crate::reap::Child;
 use crate::registry::{self, ChildState};
 use crate::sys::{self, FnAddr, ForkResult};
+use crate::threads::thread_count;
 use crate::transport::TrackedFd;
 
 /// How long a dropped fork server gets to end by itself before it is

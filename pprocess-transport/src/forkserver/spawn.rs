@@ -7,7 +7,8 @@ use pprocess_core::{Codec, Result, Transport};
 
 use super::{ForkServer, worker};
 use crate::channel::Channel;
-use crate::process::{Builder, Child, ForkPlan, channel_error, fork_locked};
+use crate::process::{Builder, ForkPlan, channel_error, fork_locked};
+use crate::reap::Child;
 use crate::remote::RemoteFn;
 use crate::sys::{self, ForkResult};
 use crate::transport::SocketPair;

@@ -1,9 +1,8 @@
-//! The warning `start` and `create` give when the process has threads.
+//! Threads and fork: how many threads this process has, and the warning
+//! `start` and `create` give in debug builds when it has more than one.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use crate::process::thread_count;
 
 /// Whether the warning may still be given (cleared once it has been, or
 /// when it is turned off).
@@ -53,4 +52,16 @@ pub(crate) fn warn_if_threaded() {
             std::process::id()
         );
     }
+}
+
+/// The number of threads of this process (Linux: from `/proc/self/status`),
+/// or `None` if it cannot be read. More than one means a forked child may
+/// find a lock held for ever; see [`start`](crate::start)'s fork-safety notes.
+#[must_use]
+pub fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
 }

@@ -1,0 +1,248 @@
+//! The parent's side of its children: the [`Child`] handle, reaping
+//! (exactly once, by the handle, by [`waitall`], or for a dropped handle
+//! at the next fork) and the statuses `waitall` keeps for live handles.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use pprocess_core::{Error, ExitStatus, Pid, Process, Result};
+
+use crate::registry::{self, ChildState};
+use crate::sys;
+
+/// A child process forked by this library, from the parent's side.
+///
+/// It is reaped exactly once: by [`Process::wait`], by a [`Process::try_wait`]
+/// that finds it ended, or (if the handle is dropped while the child still
+/// runs) by the library later, at the next fork or in [`waitall`].
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    status: Option<ExitStatus>,
+}
+
+impl Child {
+    pub(crate) fn new(pid: Pid) -> Self {
+        Child { pid, status: None }
+    }
+
+    /// Waits at most `timeout` for the child to end: its status, or
+    /// `Ok(None)` if it still runs then.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if `waitpid` or `poll` fails.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        if let Some(s) = self.try_wait()? {
+            return Ok(Some(s));
+        }
+        match sys::pidfd_open(self.pid) {
+            Ok(fd) => {
+                if sys::poll_one(fd.as_fd(), false, Some(timeout))? {
+                    return self.wait().map(Some);
+                }
+                Ok(None)
+            }
+            // Before Linux 5.3 there is no pidfd: look once more.
+            Err(_) => self.try_wait(),
+        }
+    }
+}
+
+fn convert(status: WaitStatus) -> Option<ExitStatus> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(ExitStatus::Exited(code)),
+        WaitStatus::Signaled(_, sig, _) => Some(ExitStatus::Signaled(sig as i32)),
+        _ => None,
+    }
+}
+
+/// `waitpid` for one child, with the status `waitall` may have collected
+/// already.
+fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
+    let flags = if block {
+        None
+    } else {
+        Some(WaitPidFlag::WNOHANG)
+    };
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(pid), flags) {
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(status) => match convert(status) {
+                Some(s) => {
+                    registry::lock().state().children.remove(&pid);
+                    return Ok(Some(s));
+                }
+                // Stopped or continued: not an end.
+                None if block => continue,
+                None => return Ok(None),
+            },
+            Err(Errno::EINTR) => continue,
+            Err(Errno::ECHILD) => {
+                let mut g = registry::lock();
+                return match g.state().children.get(&pid) {
+                    Some(&ChildState::Reaped(s)) => {
+                        g.state().children.remove(&pid);
+                        Ok(Some(s))
+                    }
+                    _ => Err(Error::Io(io::Error::other(format!(
+                        "child {pid} was reaped by someone else"
+                    )))),
+                };
+            }
+            Err(e) => return Err(Error::Io(e.into())),
+        }
+    }
+}
+
+impl Process for Child {
+    fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    fn wait(&mut self) -> Result<ExitStatus> {
+        if let Some(s) = self.status {
+            return Ok(s);
+        }
+        let status = reap(self.pid, true)?
+            .ok_or_else(|| Error::Io(io::Error::other("waitpid returned without a status")))?;
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            self.status = reap(self.pid, false)?;
+        }
+        Ok(self.status)
+    }
+
+    fn kill(&mut self) -> Result<()> {
+        if self.status.is_some() {
+            return Ok(());
+        }
+        match kill(nix::unistd::Pid::from_raw(self.pid), Signal::SIGKILL) {
+            Ok(()) | Err(Errno::ESRCH) => Ok(()),
+            Err(e) => Err(Error::Io(e.into())),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if let Ok(Some(_)) = reap(self.pid, false) {
+            return;
+        }
+        let mut g = registry::lock();
+        if let Some(state) = g.state().children.get_mut(&self.pid) {
+            if *state == ChildState::Owned {
+                *state = ChildState::Orphan;
+            }
+        }
+    }
+}
+
+/// Reaps children whose handles were dropped while they ran.
+pub(crate) fn reap_orphans(state: &mut registry::State) {
+    state.children.retain(|&pid, st| {
+        *st != ChildState::Orphan
+            || matches!(
+                waitpid(nix::unistd::Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)),
+                Ok(WaitStatus::StillAlive)
+            )
+    });
+}
+
+/// Waits for every child this process forked through the library and has
+/// not reaped yet (pprocess's `waitall`). Returns their pids and statuses.
+///
+/// It waits for *every* such child, including those whose [`Channel`](crate::Channel) is
+/// still alive (their channel's [`Channel::wait`](crate::Channel::wait) still gets the status):
+/// a child that waits for a message from this process before it ends
+/// blocks `waitall` for ever. [`waitall_timeout`] gives up after a while.
+///
+/// # Errors
+///
+/// [`Error::Io`] if `waitpid` fails other than for a child already reaped.
+pub fn waitall() -> Result<Vec<(Pid, ExitStatus)>> {
+    waitall_until(None)
+}
+
+/// Like [`waitall`], but waits at most `timeout`: returns the children
+/// that ended by then; the others stay for a later call.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use pprocess_transport::{start, waitall_timeout};
+///
+/// // A child that waits for a message that never comes.
+/// let ch = start(|ch| ch.receive::<u8>().map(|_| ()))?;
+/// assert!(waitall_timeout(Duration::from_millis(50))?.is_empty());
+/// drop(ch); // it sees end of file and ends
+/// let ended = waitall_timeout(Duration::from_secs(10))?;
+/// assert_eq!(ended.len(), 1);
+/// # Ok::<(), pprocess_core::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As for [`waitall`].
+pub fn waitall_timeout(timeout: Duration) -> Result<Vec<(Pid, ExitStatus)>> {
+    waitall_until(Some(Instant::now() + timeout))
+}
+
+fn waitall_until(deadline: Option<Instant>) -> Result<Vec<(Pid, ExitStatus)>> {
+    let pids: Vec<Pid> = {
+        let mut g = registry::lock();
+        g.state()
+            .children
+            .iter()
+            .filter(|(_, st)| !matches!(st, ChildState::Reaped(_)))
+            .map(|(&pid, _)| pid)
+            .collect()
+    };
+    let mut reaped = Vec::new();
+    for pid in pids {
+        if let Some(deadline) = deadline {
+            // A pidfd becomes readable when the process ends: wait for
+            // that with what is left of the time, then reap without
+            // blocking. (No pidfd, on kernels before 5.3: wait blindly.)
+            if let Ok(fd) = sys::pidfd_open(pid) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !sys::poll_one(fd.as_fd(), false, Some(left))? {
+                    continue;
+                }
+            }
+        }
+        let status = loop {
+            match waitpid(nix::unistd::Pid::from_raw(pid), None) {
+                Ok(s) => match convert(s) {
+                    Some(s) => break Some(s),
+                    None => continue,
+                },
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECHILD) => break None,
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        };
+        let Some(status) = status else { continue };
+        let mut g = registry::lock();
+        let children = &mut g.state().children;
+        if children.get(&pid) == Some(&ChildState::Owned) {
+            children.insert(pid, ChildState::Reaped(status));
+        } else {
+            children.remove(&pid);
+        }
+        reaped.push((pid, status));
+    }
+    Ok(reaped)
+}
