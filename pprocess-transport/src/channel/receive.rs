@@ -1,0 +1,245 @@
+//! Receiving: filling the read buffer without blocking (what an exchange
+//! does on readiness), decoding whole frames, and waiting with a timeout.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use pprocess_core::{Codec, Error, FrameKind, HEADER_LEN, RemoteError, Result};
+use serde::de::DeserializeOwned;
+
+use super::{Channel, ReadState, Wait};
+use crate::framing::ReadBuf;
+use crate::sys;
+
+impl<C: Codec> Channel<C> {
+    /// Reads without blocking until a whole frame (or end of file) is
+    /// buffered. Returns `true` if the next receive will return at once,
+    /// `false` if more must arrive first.
+    ///
+    /// This is what an exchange calls for each channel that readiness
+    /// reported.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if a read fails.
+    pub fn fill_ready(&mut self) -> Result<bool> {
+        loop {
+            if self.read_state != ReadState::Open || self.has_buffered_frame() {
+                return Ok(true);
+            }
+            if !self.fd_nonblocking
+                && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+            {
+                return Ok(false);
+            }
+            match self.fill() {
+                Ok(0) => self.read_state = ReadState::Eof,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Blocks until a message arrives and decodes it as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Closed`]: the peer hung up (or sent an end of stream)
+    ///   after its last whole message;
+    /// - [`Error::Truncated`]: it hung up, or died, in the middle of one;
+    /// - [`Error::Remote`]: the child panicked or returned an error;
+    /// - [`Error::Decode`]: the payload is not a `T` (the channel stays
+    ///   usable);
+    /// - [`Error::FrameTooLarge`], [`Error::Protocol`]: the byte stream is
+    ///   corrupt (the channel is unusable afterwards);
+    /// - [`Error::Io`]: a read failed.
+    pub fn receive<T: DeserializeOwned>(&mut self) -> Result<T> {
+        // Fast path: a whole data frame is buffered; decode it straight
+        // into the return value.
+        if self.read_state == ReadState::Open && self.stashed.is_empty() {
+            if let Some(range) = self.read.next_data_frame(self.max_frame) {
+                let value = C::decode(self.read.slice(range));
+                self.acknowledge_one();
+                return value;
+            }
+        }
+        match self.receive_inner(Wait::Forever)? {
+            Some(v) => Ok(v),
+            None => Err(Error::Protocol("blocking receive returned nothing".into())),
+        }
+    }
+
+    /// Returns a message if a whole one can be had without blocking, else
+    /// `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Channel::receive`].
+    pub fn try_receive<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        self.receive_inner(Wait::Never)
+    }
+
+    /// Waits at most `timeout` for a message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if none arrived in time (a partial frame stays
+    /// buffered for the next call); otherwise as for [`Channel::receive`].
+    pub fn receive_timeout<T: DeserializeOwned>(&mut self, timeout: Duration) -> Result<T> {
+        let deadline = Instant::now() + timeout;
+        self.receive_inner(Wait::Until(deadline))?
+            .ok_or(Error::Timeout(timeout))
+    }
+
+    /// Whether a whole frame is buffered, so that the next receive returns
+    /// without a system call.
+    #[must_use]
+    pub fn has_buffered_frame(&self) -> bool {
+        !self.stashed.is_empty()
+            || self.read.pending() >= HEADER_LEN
+                && self.read.pending() as u64 >= self.read.expected()
+    }
+
+    /// Whether the peer has hung up and every message before that has been
+    /// received.
+    #[must_use]
+    pub fn is_ended(&self) -> bool {
+        self.read_state == ReadState::Ended
+    }
+
+    /// Whether the next receive would return [`Error::Closed`] without
+    /// waiting: the peer hung up (or sent an end of stream) and nothing it
+    /// sent before is left to receive.
+    #[must_use]
+    pub fn at_end(&self) -> bool {
+        match self.read_state {
+            ReadState::Ended => true,
+            ReadState::Eof => self.read.pending() == 0 && self.stashed.is_empty(),
+            ReadState::Open | ReadState::Broken(_) => false,
+        }
+    }
+
+    pub(super) fn take_buffered<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        match &self.read_state {
+            ReadState::Broken(why) => {
+                return Err(Error::Protocol(format!("channel unusable after {why}")));
+            }
+            // Nothing after an end-of-stream frame is delivered.
+            ReadState::Ended => return Err(Error::Closed),
+            ReadState::Open | ReadState::Eof => {}
+        }
+        if let Some((kind, payload)) = self.stashed.pop_front() {
+            return match kind {
+                FrameKind::End => {
+                    self.read_state = ReadState::Ended;
+                    Err(Error::Closed)
+                }
+                FrameKind::Error => {
+                    self.acknowledge_one();
+                    Err(RemoteError::decode(&payload)?.into_error())
+                }
+                FrameKind::Data | FrameKind::Ack => {
+                    self.acknowledge_one();
+                    C::decode(&payload).map(Some)
+                }
+            };
+        }
+        // Fast path: a whole data frame is buffered.
+        if let Some(range) = self.read.next_data_frame(self.max_frame) {
+            let value = C::decode(self.read.slice(range));
+            self.acknowledge_one();
+            return value.map(Some);
+        }
+        loop {
+            let next = self.read.next_frame(self.max_frame);
+            let frame = match next {
+                Ok(f) => f,
+                Err(e) => {
+                    self.read_state = ReadState::Broken(e.to_string());
+                    return Err(e);
+                }
+            };
+            return match frame {
+                None => Ok(None),
+                Some((FrameKind::Data, range)) => {
+                    let value = C::decode(self.read.slice(range));
+                    self.acknowledge_one();
+                    value.map(Some)
+                }
+                Some((FrameKind::Error, range)) => {
+                    let remote = RemoteError::decode(self.read.slice(range));
+                    self.acknowledge_one();
+                    Err(remote?.into_error())
+                }
+                Some((FrameKind::End, _)) => {
+                    self.read_state = ReadState::Ended;
+                    Err(Error::Closed)
+                }
+                Some((FrameKind::Ack, range)) => {
+                    self.take_ack(range)?;
+                    continue;
+                }
+            };
+        }
+    }
+
+    pub(super) fn receive_inner<T: DeserializeOwned>(&mut self, wait: Wait) -> Result<Option<T>> {
+        loop {
+            if let Some(v) = self.take_buffered()? {
+                return Ok(Some(v));
+            }
+            match self.read_state {
+                ReadState::Ended => return Err(Error::Closed),
+                ReadState::Eof => return Err(self.end_of_file()),
+                _ => {}
+            }
+            let may_block = match wait {
+                Wait::Forever => true,
+                Wait::Never => {
+                    if !self.fd_nonblocking
+                        && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+                    {
+                        return Ok(None);
+                    }
+                    false
+                }
+                Wait::Until(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if !sys::poll_one(self.transport.read_fd(), false, Some(left))? {
+                        return Ok(None);
+                    }
+                    false
+                }
+            };
+            match self.fill() {
+                Ok(0) => self.read_state = ReadState::Eof,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if may_block {
+                        sys::poll_one(self.transport.read_fd(), false, None)?;
+                    } else if matches!(wait, Wait::Never) {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    pub(super) fn end_of_file(&mut self) -> Error {
+        self.read_state = ReadState::Ended;
+        if self.read.pending() == 0 {
+            Error::Closed
+        } else {
+            let err = Error::Truncated {
+                expected: self.read.expected(),
+                got: self.read.pending() as u64,
+            };
+            self.read = ReadBuf::default();
+            err
+        }
+    }
+}
