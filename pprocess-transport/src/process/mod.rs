@@ -1,5 +1,6 @@
 //! Forked processes: `start`, `create`, `exit`, `waitall`, `num_cores`.
 
+mod background;
 mod child;
 mod persistent;
 
@@ -10,11 +11,11 @@ use std::os::fd::RawFd;
 
 use pprocess_core::{Codec, DEFAULT_MAX_FRAME, Error, Result};
 
-pub use child::{ChildOutcome, panic_message};
-pub use persistent::{
-    Background, BackgroundCallable, PersistentChannel, PersistentFork, connect, create_persistent,
-    start_persistent,
+pub use background::{
+    Background, BackgroundCallable, PersistentFork, connect, create_persistent, start_persistent,
 };
+pub use child::{ChildOutcome, panic_message};
+pub use persistent::PersistentChannel;
 
 use crate::channel::Channel;
 use crate::codec::MessagePack;
