@@ -97,12 +97,42 @@ fn ours_stream<C: Codec, R: DeserializeOwned>(
     msgs: u64,
     mode: Mode,
 ) -> Duration {
+    ours_stream_with(builder, data, msgs, mode, |ch: &mut Channel<C>| {
+        let m: R = ch.receive()?;
+        black_box(m);
+        Ok(())
+    })
+}
+
+/// [`ours_stream`] with a child that takes each message with
+/// `receive_borrowed` as `&Bytes`: no value built, the payload read in
+/// place.
+fn ours_stream_borrowed<C: Codec>(
+    builder: &Builder<C>,
+    data: &[u8],
+    msgs: u64,
+    mode: Mode,
+) -> Duration {
+    ours_stream_with(builder, data, msgs, mode, |ch: &mut Channel<C>| {
+        let m: &Bytes = ch.receive_borrowed()?;
+        black_box(m);
+        Ok(())
+    })
+}
+
+/// The stream of [`ours_stream`]; `take` receives one message in the child.
+fn ours_stream_with<C: Codec>(
+    builder: &Builder<C>,
+    data: &[u8],
+    msgs: u64,
+    mode: Mode,
+    take: fn(&mut Channel<C>) -> Result<()>,
+) -> Duration {
     let mut ch = builder
         .start(move |ch: &mut Channel<C>| -> Result<()> {
             ch.send(&READY)?;
             for _ in 0..msgs {
-                let m: R = ch.receive()?;
-                black_box(m);
+                take(ch)?;
             }
             ch.send(&msgs)
         })
@@ -442,6 +472,13 @@ fn stream(c: &mut Criterion) {
                 group.bench_function("pprocess-msgpack-socketpair-receiver-ignores-value", |b| {
                     b.iter_custom(|iters| {
                         ours_stream::<_, IgnoredAny>(&builder, &data, iters * size.per_iter, mode)
+                    })
+                });
+                // The same receiver taking each payload in place
+                // (`receive_borrowed` into `&Bytes`).
+                group.bench_function("pprocess-msgpack-socketpair-receive-borrowed", |b| {
+                    b.iter_custom(|iters| {
+                        ours_stream_borrowed(&builder, &data, iters * size.per_iter, mode)
                     })
                 });
             }

@@ -1,7 +1,6 @@
 //! The codec trait: serde values in, bytes out, and back.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::Result;
 
@@ -28,11 +27,14 @@ pub trait Codec: Send + Sync + 'static {
     /// represented by this codec.
     fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()>;
 
-    /// Decodes a whole payload as a `T`.
+    /// Decodes a whole payload as a `T`, which may borrow from `bytes`
+    /// (`&str`, `&[u8]` through `serde_bytes`, structs of them) where the
+    /// format allows it; owned types (`DeserializeOwned`) always work.
     ///
     /// # Errors
     ///
     /// [`Error::Decode`](crate::Error::Decode) naming `T` if the bytes are
-    /// not a valid encoding of a `T`.
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T>;
+    /// not a valid encoding of a `T` (including a string the format could
+    /// only hand out by copying, decoded into a borrowed `&str`).
+    fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T>;
 }

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use pprocess_core::{Codec, Error, Result};
-//! use serde::{Serialize, de::DeserializeOwned};
+//! use serde::{Deserialize, Serialize};
 //!
 //! /// A codec that only carries UTF-8 text (for illustration).
 //! #[derive(Debug, Default, Clone, Copy)]
@@ -24,7 +24,7 @@
 //!     fn encode<T: Serialize + ?Sized>(_value: &T, _out: &mut Vec<u8>) -> Result<()> {
 //!         Err(Error::Encode { type_name: std::any::type_name::<T>(), message: "unsupported".into() })
 //!     }
-//!     fn decode<T: DeserializeOwned>(_bytes: &[u8]) -> Result<T> {
+//!     fn decode<'de, T: Deserialize<'de>>(_bytes: &'de [u8]) -> Result<T> {
 //!         Err(Error::Decode { expected: std::any::type_name::<T>(), message: "unsupported".into() })
 //!     }
 //! }

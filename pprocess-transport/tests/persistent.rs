@@ -534,3 +534,29 @@ fn no_zombie_and_no_socket_file_is_left() {
     assert_eq!(children(), []);
     assert_eq!(dir.entries(), Vec::<String>::new());
 }
+
+/// A peer that takes messages with `receive_borrowed` acknowledges them as
+/// `receive` does: a daemon sending far more than its window of 64 gets
+/// every acknowledgement and ends, and nothing is lost or repeated.
+#[test]
+fn borrowed_receives_are_acknowledged() {
+    let _serial = serial();
+    let dir = TempDir::new();
+    let address = dir.join("task.socket");
+    let mut bg = start_persistent(&address, |ch| {
+        for i in 0..1000u32 {
+            ch.send(&format!("message {i}"))?;
+        }
+        Ok::<(), Error>(())
+    })
+    .unwrap();
+    let mut ch = connect(&address).unwrap();
+    for i in 0..1000u32 {
+        let text: &str = ch.receive_borrowed().unwrap();
+        assert_eq!(text, format!("message {i}"));
+    }
+    assert!(ch.receive_borrowed::<&str>().unwrap_err().is_closed());
+    drop(ch);
+    assert_eq!(finish(&mut bg), ExitStatus::Exited(0));
+    assert_eq!(dir.entries(), Vec::<String>::new());
+}

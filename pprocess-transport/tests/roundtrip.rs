@@ -272,6 +272,63 @@ fn fed_messages_arrive_in_order_after_flush<C: Codec>(kind: TransportKind) {
     assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
 }
 
+/// A message whose fields borrow from the receiving channel's buffer:
+/// `name` always (a string without escapes), `bytes` where the format
+/// stores bytes as bytes (MessagePack; JSON writes a list of numbers, which
+/// can only be copied).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Borrowed<'a> {
+    id: u32,
+    name: &'a str,
+    #[serde(borrow, with = "serde_bytes")]
+    bytes: std::borrow::Cow<'a, [u8]>,
+}
+
+/// `receive_borrowed` decodes borrowed fields with no copy (the payload's
+/// bytes are those of the read buffer), interleaves with owned receives,
+/// and reports the end of the stream and undecodable payloads as
+/// `receive` does, from a forked child streaming batched messages.
+fn borrowed_receive_reads_in_place<C: Codec>(kind: TransportKind) {
+    const MESSAGES: u32 = 5_000;
+    let mut ch = Builder::<C>::new()
+        .transport(kind)
+        .start(|ch| -> pprocess_transport::Result<()> {
+            for id in 0..MESSAGES {
+                let name = format!("name-{id}");
+                let bytes = id.to_le_bytes();
+                ch.feed(&Borrowed {
+                    id,
+                    name: &name,
+                    bytes: std::borrow::Cow::Borrowed(&bytes),
+                })?;
+                if id % 1000 == 999 {
+                    ch.feed(&u64::from(id))?;
+                }
+            }
+            ch.feed(&"not a Borrowed")?;
+            ch.flush()
+        })
+        .unwrap();
+    for id in 0..MESSAGES {
+        let m: Borrowed<'_> = ch.receive_borrowed().unwrap();
+        assert_eq!(m.id, id);
+        assert_eq!(m.name, format!("name-{id}"));
+        assert_eq!(&m.bytes[..], id.to_le_bytes());
+        if C::NAME == "msgpack" {
+            assert!(matches!(m.bytes, std::borrow::Cow::Borrowed(_)), "copied");
+        }
+        if id % 1000 == 999 {
+            assert_eq!(ch.receive::<u64>().unwrap(), u64::from(id));
+        }
+    }
+    match ch.receive_borrowed::<Borrowed<'_>>() {
+        Err(Error::Decode { expected, .. }) => assert!(expected.contains("Borrowed"), "{expected}"),
+        other => panic!("a string decoded as a struct: {other:?}"),
+    }
+    assert!(ch.receive_borrowed::<&str>().unwrap_err().is_closed());
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
+}
+
 /// Instantiates the suite for one codec and one transport, as a module of
 /// tests named after the suite's functions.
 macro_rules! channel_suite {
@@ -307,6 +364,11 @@ macro_rules! channel_suite {
             #[test]
             fn fed_messages_arrive_in_order_after_flush() {
                 super::fed_messages_arrive_in_order_after_flush::<$codec>($kind);
+            }
+
+            #[test]
+            fn borrowed_receive_reads_in_place() {
+                super::borrowed_receive_reads_in_place::<$codec>($kind);
             }
         }
     )*};

@@ -114,6 +114,19 @@ impl<C: Codec> Channel<C> {
         Ok(())
     }
 
+    /// Counts a data frame handed out and, if acknowledging, queues the
+    /// acknowledgement and writes it if the socket takes it at once. It
+    /// never reads, so a payload handed out stays where it is.
+    pub(super) fn queue_acknowledgement(&mut self) {
+        if self.acknowledge {
+            self.received += 1;
+            let count = self.received.to_le_bytes();
+            if self.queue_raw(FrameKind::Ack, &count).is_ok() {
+                let _ = self.try_flush();
+            }
+        }
+    }
+
     /// Counts a frame handed out and, if acknowledging, tells the peer.
     pub(super) fn acknowledge_one(&mut self) {
         if self.acknowledge {

@@ -126,6 +126,8 @@ pub struct Channel<C = MessagePack> {
     /// Data and error frames (kind, payload) set aside while waiting for
     /// acknowledgements behind them; received before anything else.
     stashed: VecDeque<(FrameKind, Vec<u8>)>,
+    /// The payload of the stashed frame handed out last.
+    held: Vec<u8>,
     child: Option<Child>,
     _codec: PhantomData<fn() -> C>,
 }
@@ -166,6 +168,7 @@ impl<C: Codec> Channel<C> {
             received: 0,
             peer_acked: 0,
             stashed: VecDeque::new(),
+            held: Vec::new(),
             child: None,
             _codec: PhantomData,
         }

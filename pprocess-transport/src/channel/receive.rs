@@ -4,12 +4,24 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use std::ops::Range;
+
 use pprocess_core::{Codec, Error, FrameKind, HEADER_LEN, RemoteError, Result};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{Channel, ReadState, Wait};
 use crate::framing::ReadBuf;
 use crate::sys;
+
+/// Where the payload of a message handed out lies.
+enum Payload {
+    /// In the read buffer.
+    Read(Range<usize>),
+    /// In the channel's `held` buffer (a frame stashed while
+    /// acknowledgements were awaited).
+    Held,
+}
 
 impl<C: Codec> Channel<C> {
     /// Reads without blocking until a whole frame (or end of file) is
@@ -121,7 +133,26 @@ impl<C: Codec> Channel<C> {
         }
     }
 
+    /// Decodes the next buffered message, or `Ok(None)` if no whole one
+    /// is buffered.
     pub(super) fn take_buffered<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        let Some(payload) = self.next_payload()? else {
+            return Ok(None);
+        };
+        let value = C::decode(self.payload_bytes(&payload));
+        if self.acknowledge && self.pending_output() > 0 {
+            // The acknowledgement was queued; a blocking receive sends it
+            // before handing out the message.
+            let _ = self.flush();
+        }
+        value.map(Some)
+    }
+
+    /// Hands out the next buffered message: where its payload lies, or
+    /// `Ok(None)` if no whole one is buffered. Error and end frames are
+    /// returned as errors; acknowledgements are taken on the way. The
+    /// payload stays in place until the channel is next used mutably.
+    fn next_payload(&mut self) -> Result<Option<Payload>> {
         match &self.read_state {
             ReadState::Broken(why) => {
                 return Err(Error::Protocol(format!("channel unusable after {why}")));
@@ -141,16 +172,16 @@ impl<C: Codec> Channel<C> {
                     Err(RemoteError::decode(&payload)?.into_error())
                 }
                 FrameKind::Data | FrameKind::Ack => {
-                    self.acknowledge_one();
-                    C::decode(&payload).map(Some)
+                    self.held = payload;
+                    self.queue_acknowledgement();
+                    Ok(Some(Payload::Held))
                 }
             };
         }
         // Fast path: a whole data frame is buffered.
         if let Some(range) = self.read.next_data_frame(self.max_frame) {
-            let value = C::decode(self.read.slice(range));
-            self.acknowledge_one();
-            return value.map(Some);
+            self.queue_acknowledgement();
+            return Ok(Some(Payload::Read(range)));
         }
         loop {
             let next = self.read.next_frame(self.max_frame);
@@ -164,9 +195,8 @@ impl<C: Codec> Channel<C> {
             return match frame {
                 None => Ok(None),
                 Some((FrameKind::Data, range)) => {
-                    let value = C::decode(self.read.slice(range));
-                    self.acknowledge_one();
-                    value.map(Some)
+                    self.queue_acknowledgement();
+                    Ok(Some(Payload::Read(range)))
                 }
                 Some((FrameKind::Error, range)) => {
                     let remote = RemoteError::decode(self.read.slice(range));
@@ -185,48 +215,105 @@ impl<C: Codec> Channel<C> {
         }
     }
 
+    /// The bytes of a payload handed out by [`Channel::next_payload`].
+    fn payload_bytes(&self, payload: &Payload) -> &[u8] {
+        match payload {
+            Payload::Read(range) => self.read.slice(range.clone()),
+            Payload::Held => &self.held,
+        }
+    }
+
+    /// Blocks until a message arrives and decodes it as a `T` that may
+    /// borrow from the channel's read buffer: `&str`, `&[u8]` (with
+    /// `#[serde(borrow)]`/`serde_bytes`), or structs of them, decoded with
+    /// no copy of the payload. The value lives until the channel is used
+    /// again, which the borrow checker enforces. Owned types work too, as
+    /// with [`Channel::receive`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pprocess_transport::Builder;
+    ///
+    /// let (mut a, mut b) = Builder::<pprocess_transport::MessagePack>::new().channel_pair()?;
+    /// a.send(&("key", serde_bytes::Bytes::new(b"\x00\x01\x02")))?;
+    /// let (key, bytes): (&str, &serde_bytes::Bytes) = b.receive_borrowed()?;
+    /// assert_eq!((key, &bytes[..]), ("key", &[0u8, 1, 2][..]));
+    /// # Ok::<(), pprocess_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Channel::receive`]; also [`Error::Decode`] if the codec can
+    /// hand out a field only by copying it (JSON strings with escapes)
+    /// and `T` borrows it.
+    pub fn receive_borrowed<'a, T: Deserialize<'a>>(&'a mut self) -> Result<T> {
+        if self.acknowledge && self.pending_output() > 0 {
+            // The last borrowed message's acknowledgement, if the socket
+            // did not take it at once.
+            let _ = self.flush();
+        }
+        let payload = loop {
+            if let Some(payload) = self.next_payload()? {
+                break payload;
+            }
+            self.wait_for_input(Wait::Forever)?;
+        };
+        C::decode(self.payload_bytes(&payload))
+    }
+
     pub(super) fn receive_inner<T: DeserializeOwned>(&mut self, wait: Wait) -> Result<Option<T>> {
         loop {
             if let Some(v) = self.take_buffered()? {
                 return Ok(Some(v));
             }
-            match self.read_state {
-                ReadState::Ended => return Err(Error::Closed),
-                ReadState::Eof => return Err(self.end_of_file()),
-                _ => {}
-            }
-            let may_block = match wait {
-                Wait::Forever => true,
-                Wait::Never => {
-                    if !self.fd_nonblocking
-                        && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
-                    {
-                        return Ok(None);
-                    }
-                    false
-                }
-                Wait::Until(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if !sys::poll_one(self.transport.read_fd(), false, Some(left))? {
-                        return Ok(None);
-                    }
-                    false
-                }
-            };
-            match self.fill() {
-                Ok(0) => self.read_state = ReadState::Eof,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if may_block {
-                        sys::poll_one(self.transport.read_fd(), false, None)?;
-                    } else if matches!(wait, Wait::Never) {
-                        return Ok(None);
-                    }
-                }
-                Err(e) => return Err(e.into()),
+            if !self.wait_for_input(wait)? {
+                return Ok(None);
             }
         }
+    }
+
+    /// With no whole message buffered: reads what arrives, waiting as
+    /// `wait` allows. `Ok(false)` if nothing arrived in the time allowed;
+    /// an error at end of file.
+    fn wait_for_input(&mut self, wait: Wait) -> Result<bool> {
+        match self.read_state {
+            ReadState::Ended => return Err(Error::Closed),
+            ReadState::Eof => return Err(self.end_of_file()),
+            _ => {}
+        }
+        let may_block = match wait {
+            Wait::Forever => true,
+            Wait::Never => {
+                if !self.fd_nonblocking
+                    && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+                {
+                    return Ok(false);
+                }
+                false
+            }
+            Wait::Until(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !sys::poll_one(self.transport.read_fd(), false, Some(left))? {
+                    return Ok(false);
+                }
+                false
+            }
+        };
+        match self.fill() {
+            Ok(0) => self.read_state = ReadState::Eof,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if may_block {
+                    sys::poll_one(self.transport.read_fd(), false, None)?;
+                } else if matches!(wait, Wait::Never) {
+                    return Ok(false);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(true)
     }
 
     pub(super) fn end_of_file(&mut self) -> Error {

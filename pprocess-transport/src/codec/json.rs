@@ -1,6 +1,5 @@
 use pprocess_core::{Codec, Error, Result};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// JSON via `serde_json`: readable on the wire, for debugging and for
 /// peers in other languages.
@@ -30,7 +29,7 @@ impl Codec for Json {
         })
     }
 
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
         serde_json::from_slice(bytes).map_err(|e| Error::Decode {
             expected: std::any::type_name::<T>(),
             message: e.to_string(),

@@ -1,6 +1,5 @@
 use pprocess_core::{Codec, Error, Result};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// MessagePack via `rmp-serde`: compact and fast; the default codec.
 ///
@@ -32,7 +31,7 @@ impl Codec for MessagePack {
         })
     }
 
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
         rmp_serde::from_slice(bytes).map_err(|e| Error::Decode {
             expected: std::any::type_name::<T>(),
             message: e.to_string(),
