@@ -127,14 +127,12 @@ impl<C: Codec> Channel<C> {
         }
     }
 
-    /// Counts a frame handed out and, if acknowledging, tells the peer.
+    /// Counts a frame handed out and, if acknowledging, tells the peer,
+    /// waiting for the socket to take the acknowledgement if need be.
     pub(super) fn acknowledge_one(&mut self) {
-        if self.acknowledge {
-            self.received += 1;
-            let count = self.received.to_le_bytes();
-            if self.queue_raw(FrameKind::Ack, &count).is_ok() {
-                let _ = self.flush();
-            }
+        self.queue_acknowledgement();
+        if self.acknowledge && self.pending_output() > 0 {
+            let _ = self.flush();
         }
     }
 }
