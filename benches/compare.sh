@@ -31,11 +31,13 @@ export CRITERION_HOME="$out/criterion"
 
 if [ "$mode" = quick ]; then
     export PPROCESS_BENCH_QUICK=1
-    crit=(--warm-up-time 0.2 --measurement-time 0.5 --sample-size 10)
+    crit=(--warm-up-time 0.2 --measurement-time 0.5 --sample-size 10 --noplot)
     export ANCHOR_RUNS="${ANCHOR_RUNS:-3}"
     mp_items=(d1 d4 d5 d6)
     pp_items=(e1)
 else
+    # Full mode also writes criterion's HTML reports, with plots, to
+    # $CRITERION_HOME/report/index.html.
     crit=(--warm-up-time 1 --measurement-time 3 --sample-size 20)
     export ANCHOR_RUNS="${ANCHOR_RUNS:-5}"
     mp_items=()
@@ -77,3 +79,6 @@ cargo run -q --release -p pprocess-benches --bin bench-table -- \
     "$CRITERION_HOME" "${peer_logs[@]}" > "$out/table.md"
 cat "$out/machine.txt" "$out/table.md"
 echo "(saved in $out)" >&2
+if [ "$mode" = full ]; then
+    echo "(criterion's HTML reports: $CRITERION_HOME/report/index.html)" >&2
+fi
