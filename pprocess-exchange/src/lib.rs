@@ -150,9 +150,10 @@
 //!
 //! | type | `Send` | `Sync` |
 //! | --- | --- | --- |
-//! | [`Exchange`], [`Map`], [`Queue`], [`PersistentQueue`] | no: they keep the closures of work not yet started | no |
+//! | [`Exchange`] (and [`PersistentExchange`]), [`Map`], [`Queue`], [`PersistentQueue`] | no: they keep the closures of work not yet started | no |
 //! | [`PmapIter`] | no: it holds an exchange | no |
-//! | [`Managed`], [`Reusable`] | no: they share their function with the calls they queued | no |
+//! | [`Managed`], [`Reusable`], [`PersistentCallable`] | no: they share their function with their clones and the calls they queued | no |
+//! | [`ManagedFn`] | yes | yes |
 //! | [`Reply`], [`Created`] | yes | no: they hold a channel |
 //! | [`Channel`], [`TypedChannel`], [`TypedIter`], [`JoinHandle`], [`PersistentChannel`], [`Fork`], [`PersistentFork`] | yes | no: one thread at a time uses a channel |
 //! | [`Message`], [`Inbox`], [`MapStore`], [`ChannelId`] (with a `Send + Sync` result type) | yes | yes |

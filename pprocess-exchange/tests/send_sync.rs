@@ -92,6 +92,9 @@ fn every_public_type_is_send_and_sync_as_documented() {
         PmapIter<u32> => false, false;
         Managed<u32, fn(u32) -> u32> => false, false;
         Reusable<u32, fn(u32) -> u32> => false, false;
+        PersistentCallable<u32, fn(u32) -> u32> => false, false;
+        PersistentExchange<u32> => false, false;
+        ManagedFn<u32, u32, MessagePack> => true, true;
         Reply<'static> => true, false;
         Created => true, false;
         Channel => true, false;
