@@ -74,7 +74,33 @@ impl ShardBuilder {
     /// (files that could not be read to their end: their words so far are
     /// taken back).
     #[must_use]
-    pub fn finish_without(mut self, failed: &[FileId]) -> Shard {
+    pub fn finish_without(self, failed: &[FileId]) -> Shard {
+        self.finish_mapped(failed, None)
+    }
+
+    /// The finished shard: entries sorted by word (in byte order, which is
+    /// the order of characters), each word's files sorted.
+    ///
+    /// # Panics
+    ///
+    /// If the shard holds more than `u32::MAX` distinct words.
+    #[must_use]
+    pub fn finish(self) -> Shard {
+        self.finish_mapped(&[], None)
+    }
+
+    /// [`finish_without`](Self::finish_without), with every file
+    /// identifier `id` replaced by `map[id]` (each word's files sorted in
+    /// that new numbering): the pool numbers files by their names' sorted
+    /// order once the walk is over, so that a search's files need no
+    /// sorting by name.
+    ///
+    /// # Panics
+    ///
+    /// If the shard holds more than `u32::MAX` distinct words, or an
+    /// identifier is not an index of `map`.
+    #[must_use]
+    pub fn finish_mapped(mut self, failed: &[FileId], map: Option<&[FileId]>) -> Shard {
         if !failed.is_empty() {
             let failed: rustc_hash::FxHashSet<FileId> = failed.iter().copied().collect();
             let mut removed = 0;
@@ -86,21 +112,10 @@ impl ShardBuilder {
             });
             self.entries -= removed;
         }
-        self.finish()
-    }
-
-    /// The finished shard: entries sorted by word (in byte order, which is
-    /// the order of characters), each word's files sorted.
-    ///
-    /// # Panics
-    ///
-    /// If the shard holds more than `u32::MAX` distinct words.
-    #[must_use]
-    pub fn finish(self) -> Shard {
         let mut entries: Vec<(Box<str>, Vec<FileId>)> = self.map.into_iter().collect();
         // Sort a small key per word (its first 8 bytes, big-endian, zero
         // padded: words hold no NUL) with the word's position, comparing
-        // the words' text only on ties; then put the entries in that order.
+        // the words' text only on ties.
         let mut keys: Vec<(u64, u32)> = entries
             .iter()
             .enumerate()
@@ -115,15 +130,31 @@ impl ShardBuilder {
                 x.as_bytes()[8.min(x.len())..].cmp(&y.as_bytes()[8.min(y.len())..])
             })
         });
-        let mut order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
-        permute(&mut entries, &mut order);
-        for (_, files) in &mut entries {
-            if !files.is_sorted() {
-                files.sort_unstable();
+        // Lay the entries out in that order: the words, and every word's
+        // files one after the other in one array.
+        let total = usize::try_from(self.entries).expect("entries fit in memory");
+        let mut words = Vec::with_capacity(entries.len());
+        let mut ends = Vec::with_capacity(entries.len());
+        let mut files: Vec<FileId> = Vec::with_capacity(total);
+        for (_, i) in keys {
+            let (word, list) = std::mem::take(&mut entries[i as usize]);
+            let start = files.len();
+            match map {
+                Some(map) => files.extend(list.iter().map(|&id| map[id as usize])),
+                None => files.extend_from_slice(&list),
             }
+            drop(list);
+            let mine = &mut files[start..];
+            if !mine.is_sorted() {
+                mine.sort_unstable();
+            }
+            words.push(word);
+            ends.push(files.len());
         }
         Shard {
-            entries,
+            words,
+            ends,
+            files,
             total: self.entries,
         }
     }
@@ -138,35 +169,15 @@ fn prefix_key(word: &str) -> u64 {
     u64::from_be_bytes(key)
 }
 
-/// Reorders `items` in place so that `items[j]` becomes what was at
-/// `order[j]`; `order` (a permutation) is used up.
-fn permute<T>(items: &mut [T], order: &mut [u32]) {
-    for i in 0..items.len() {
-        if order[i] as usize == i {
-            continue;
-        }
-        let mut j = i;
-        loop {
-            let k = order[j] as usize;
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "j indexes order, whose entries are u32 positions of as many items"
-            )]
-            let place = j as u32;
-            order[j] = place;
-            if k == i {
-                break;
-            }
-            items.swap(j, k);
-            j = k;
-        }
-    }
-}
-
-/// A finished shard: words sorted, each with its sorted files.
+/// A finished shard: words sorted, each with its sorted files. The files
+/// of consecutive words are consecutive in one array, so the files of all
+/// the words beginning with a pattern are one slice of it.
 #[derive(Debug, Default)]
 pub struct Shard {
-    entries: Vec<(Box<str>, Vec<FileId>)>,
+    words: Vec<Box<str>>,
+    /// Where each word's files end in `files`.
+    ends: Vec<usize>,
+    files: Vec<FileId>,
     total: u64,
 }
 
@@ -175,9 +186,9 @@ impl Shard {
     #[must_use]
     pub fn range(&self, pattern: &str) -> std::ops::Range<usize> {
         let start = self
-            .entries
-            .partition_point(|(word, _)| word.as_bytes() < pattern.as_bytes());
-        let len = self.entries[start..].partition_point(|(word, _)| word.starts_with(pattern));
+            .words
+            .partition_point(|word| word.as_bytes() < pattern.as_bytes());
+        let len = self.words[start..].partition_point(|word| word.starts_with(pattern));
         start..start + len
     }
 
@@ -189,20 +200,42 @@ impl Shard {
         self.slice(self.range(pattern))
     }
 
+    /// Where the files of word `i` begin.
+    fn start(&self, i: usize) -> usize {
+        if i == 0 { 0 } else { self.ends[i - 1] }
+    }
+
     /// The entries of `range` (see [`Shard::range`]).
     pub fn slice(
         &self,
         range: std::ops::Range<usize>,
     ) -> impl Iterator<Item = (&str, &[FileId])> + '_ {
-        self.entries[range]
-            .iter()
-            .map(|(word, files)| (&**word, files.as_slice()))
+        range.map(|i| (&*self.words[i], &self.files[self.start(i)..self.ends[i]]))
+    }
+
+    /// The words of `range` (see [`Shard::range`]), and the files of all
+    /// of them, one word's after the other's ([`Shard::count`] tells how
+    /// many each word has).
+    #[must_use]
+    pub fn files(&self, range: std::ops::Range<usize>) -> (&[Box<str>], &[FileId]) {
+        let files = if range.is_empty() {
+            &[][..]
+        } else {
+            &self.files[self.start(range.start)..self.ends[range.end - 1]]
+        };
+        (&self.words[range], files)
+    }
+
+    /// The number of files of word `i` (in word order).
+    #[must_use]
+    pub fn count(&self, i: usize) -> usize {
+        self.ends[i] - self.start(i)
     }
 
     /// The distinct words.
     #[must_use]
     pub fn words(&self) -> usize {
-        self.entries.len()
+        self.words.len()
     }
 
     /// The distinct (word, file) entries.
@@ -215,14 +248,6 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn permute_puts_items_in_order() {
-        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
-        let mut order = vec![2, 0, 1, 4, 3];
-        permute(&mut items, &mut order);
-        assert_eq!(items, ['c', 'a', 'b', 'e', 'd']);
-    }
 
     #[test]
     fn sorted_by_bytes_with_long_shared_prefixes() {
@@ -271,6 +296,31 @@ mod tests {
         let got: Vec<(&str, &[u32])> = shard.prefixed("").collect();
         assert_eq!(got, [("both", &[2][..]), ("kept", &[3][..])]);
         assert_eq!((shard.words(), shard.entries()), (2, 2));
+    }
+
+    #[test]
+    fn mapped_identifiers_are_sorted_and_contiguous() {
+        let mut builder = ShardBuilder::new();
+        for (file, text) in [(0, "b a"), (1, "a c"), (2, "b a"), (3, "a")] {
+            for word in text.split(' ') {
+                builder.add(word, file);
+            }
+        }
+        // File 3 failed; the others are renumbered 0 -> 2, 1 -> 0, 2 -> 1.
+        let shard = builder.finish_mapped(&[3], Some(&[2, 0, 1, 9]));
+        let got: Vec<(&str, &[u32])> = shard.prefixed("").collect();
+        assert_eq!(
+            got,
+            [("a", &[0, 1, 2][..]), ("b", &[1, 2][..]), ("c", &[0][..])]
+        );
+        let (words, files) = shard.files(shard.range(""));
+        assert_eq!(words.len(), 3);
+        assert_eq!(files, [0, 1, 2, 1, 2, 0]);
+        assert_eq!((shard.count(0), shard.count(1), shard.count(2)), (3, 2, 1));
+        let (words, files) = shard.files(shard.range("b"));
+        assert_eq!((&*words[0], files), ("b", &[1, 2][..]));
+        assert!(shard.files(shard.range("z")).1.is_empty());
+        assert_eq!(shard.entries(), 6);
     }
 
     #[test]

@@ -97,6 +97,12 @@ impl Feeder {
         feeder
     }
 
+    /// Whether every file to index has its identifier and name: the walk
+    /// is over and every file found is in a batch.
+    pub(super) fn all_named(&self) -> bool {
+        self.walk.is_none() && self.list.is_empty()
+    }
+
     /// Waits for the walk to end, keeping what it finds for later batches.
     pub(super) fn finish_walk(&mut self, index: &mut Indexing<'_>) {
         while let Some((rx, _)) = &self.walk {
@@ -394,8 +400,10 @@ pub(super) fn shard_lost(index: &mut Indexing<'_>, why: &str, done: &[(Batch, Co
     }
 }
 
-/// Each name's place in sorted order.
-pub(super) fn ranks(names: &[String]) -> Vec<u32> {
+/// The identifiers of `names` in the order of the names, and each name's
+/// place in that order (by identifier, as 32-bit little-endian integers,
+/// for [`Request::Finish`]).
+pub(super) fn sort_names(names: &[String]) -> (Vec<u32>, Vec<u8>) {
     let n =
         u32::try_from(names.len()).expect("file identifiers are u32, so names are fewer than 2^32");
     let mut order: Vec<u32> = (0..n).collect();
@@ -404,5 +412,7 @@ pub(super) fn ranks(names: &[String]) -> Vec<u32> {
     for (place, &id) in (0..n).zip(&order) {
         rank[id as usize] = place;
     }
-    rank
+    let mut bytes = Vec::new();
+    worker::to_bytes(&rank, &mut bytes);
+    (order, bytes)
 }
