@@ -58,7 +58,7 @@ fn main() {
         // word's files have been merged (each word's files as their places
         // in name order, sorted, handed to a closure that adds up their
         // number); nothing is printed or copied.
-        let (mut search, mut matched, mut files) = (Vec::new(), 0, 0);
+        let (mut search, mut matched, mut files) = (Vec::new(), 0usize, 0usize);
         // Timed the same, the closure also looking up every file's name
         // (a `&str` per file, as printing does).
         let mut named = Vec::new();
