@@ -47,7 +47,7 @@ pub(super) struct Worker {
 /// Where the files come from, batch by batch.
 pub(super) struct Feeder {
     /// The walk's findings, until it is over.
-    pub(super) walk: Option<(Receiver<Found>, JoinHandle<()>)>,
+    pub(super) walk: Option<(Receiver<Vec<Found>>, JoinHandle<()>)>,
     /// Files of a list, or embedded documents, not yet handed out.
     pub(super) list: VecDeque<(String, Input)>,
     /// Batches to read again (their worker died).
@@ -67,7 +67,7 @@ impl Feeder {
         };
         match files {
             Files::Walk { dir, options: walk } => {
-                let (tx, rx) = sync_channel(16 * 1024);
+                let (tx, rx) = sync_channel(256);
                 let threads = options.walk_threads;
                 let handle = thread::Builder::new()
                     .name("walk".into())
@@ -107,12 +107,17 @@ impl Feeder {
     pub(super) fn finish_walk(&mut self, index: &mut Indexing<'_>) {
         while let Some((rx, _)) = &self.walk {
             match rx.recv() {
-                Ok(found) => {
-                    if let Some(item) = index.found(found) {
-                        self.list.push_back(item);
-                    }
-                }
+                Ok(found) => self.take(found, index),
                 Err(_) => self.end_walk(index),
+            }
+        }
+    }
+
+    /// Queues the files the walk found (reporting its problems now).
+    fn take(&mut self, found: Vec<Found>, index: &mut Indexing<'_>) {
+        for found in found {
+            if let Some(item) = index.found(found) {
+                self.list.push_back(item);
             }
         }
     }
@@ -146,11 +151,7 @@ impl Feeder {
                 rx.try_recv()
             };
             match found {
-                Ok(found) => {
-                    if let Some((name, input)) = index.found(found) {
-                        files.push((index.name(name), input));
-                    }
-                }
+                Ok(found) => self.take(found, index),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => self.end_walk(index),
             }
