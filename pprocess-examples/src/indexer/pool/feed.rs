@@ -53,6 +53,9 @@ pub(super) struct Feeder {
     /// Batches to read again (their worker died).
     pub(super) again: VecDeque<Batch>,
     pub(super) batch: usize,
+    /// Workers asked for: once the walk is over, batches shrink so that
+    /// they all finish together.
+    pub(super) workers: usize,
     pub(super) next_batch: u32,
 }
 
@@ -63,6 +66,7 @@ impl Feeder {
             list: VecDeque::new(),
             again: VecDeque::new(),
             batch: options.batch.max(1),
+            workers: options.workers.max(1),
             next_batch: 0,
         };
         match files {
@@ -132,14 +136,23 @@ impl Feeder {
     }
 
     /// The next batch: a batch to read again, or up to `batch` new files
-    /// (waiting for the walk to find one, not for it to find them all).
+    /// (waiting for the walk to find one, not for it to find them all;
+    /// fewer near the end).
     /// `None` when there are no more files.
     pub(super) fn next(&mut self, index: &mut Indexing<'_>) -> Option<Batch> {
         if let Some(batch) = self.again.pop_front() {
             return Some(batch);
         }
         let mut files = Vec::new();
-        while files.len() < self.batch {
+        // Guided: once every file is known, a batch is at most a quarter of
+        // a worker's share of what is left, so that no worker is left with
+        // a long batch while the others have nothing to do.
+        let size = if self.walk.is_none() {
+            (self.list.len() / (4 * self.workers)).clamp(1, self.batch)
+        } else {
+            self.batch
+        };
+        while files.len() < size {
             if let Some((name, input)) = self.list.pop_front() {
                 files.push((index.name(name), input));
                 continue;
