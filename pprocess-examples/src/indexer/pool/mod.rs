@@ -170,11 +170,8 @@ struct ShardHandle {
 #[derive(Debug)]
 pub struct Pool {
     shards: Vec<ShardHandle>,
-    /// File names by identifier.
+    /// File names, sorted: the shards number files by their place here.
     names: Vec<String>,
-    /// The identifiers of the files in the order of their names: the
-    /// shards number files by their place in it.
-    order: Vec<u32>,
 }
 
 impl Pool {
@@ -365,19 +362,13 @@ impl Pool {
             }
         }
         drop(finish);
-        let names = std::mem::take(&mut index.names);
+        let mut names = std::mem::take(&mut index.names);
+        names = sorted_by(names, &order);
         let mut summary = index.summary;
         summary.bytes = index.progress.bytes;
         summary.words = index.progress.words;
         summary.elapsed = started.elapsed();
-        Ok((
-            Pool {
-                shards,
-                names,
-                order,
-            },
-            summary,
-        ))
+        Ok((Pool { shards, names }, summary))
     }
 
     /// The pids of the workers holding shards.
@@ -386,11 +377,21 @@ impl Pool {
         self.shards.iter().map(|s| s.pid).collect()
     }
 
-    /// The names of the files, by identifier (in the order they were found).
+    /// The names of the files, sorted (a file's place here is how
+    /// [`Pool::for_each_match_placed`] names it).
     #[must_use]
     pub fn names(&self) -> &[String] {
         &self.names
     }
+}
+
+/// `names` in the order of the identifiers of `order`.
+fn sorted_by(names: Vec<String>, order: &[u32]) -> Vec<String> {
+    let mut names: Vec<Option<String>> = names.into_iter().map(Some).collect();
+    order
+        .iter()
+        .map(|&id| names[id as usize].take().expect("each identifier once"))
+        .collect()
 }
 
 impl Drop for Pool {

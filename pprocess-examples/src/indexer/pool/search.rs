@@ -4,15 +4,17 @@
 use std::io;
 
 use super::super::{FileId, Match};
-use super::worker::{Reply, Request, from_bytes};
+use super::worker::{Reply, Request, Words, from_bytes};
 use super::{Pool, ShardHandle};
 
 /// One shard's stream of answers to a search: the chunk being merged.
 struct Stream {
     /// The shard's place in [`Pool::shards`].
     shard: usize,
-    /// The chunk's words, and how many files each has.
-    words: Vec<String>,
+    /// The chunk's words (where each ends in `text`), and how many files
+    /// each has.
+    text: String,
+    ends: Vec<u32>,
     counts: Vec<u32>,
     /// The chunk's files, one word's after the other's.
     files: Vec<FileId>,
@@ -31,6 +33,26 @@ fn gone(shard: &ShardHandle, e: &pprocess_exchange::Error) -> io::Error {
     ))
 }
 
+/// Merges two sorted lists into `out` (cleared first), without a branch
+/// on the comparison (the two shards' files interleave at random, so a
+/// branch would be mispredicted half the time).
+fn merge_two(left: &[FileId], right: &[FileId], out: &mut Vec<FileId>) {
+    out.clear();
+    out.resize(left.len() + right.len(), 0);
+    let (mut l, mut r) = (0, 0);
+    for slot in out.iter_mut() {
+        // Past its end a list reads as the greatest value: the other
+        // list's (equal or greater) value is taken, and when both are the
+        // greatest value, the one written is right either way.
+        let from_left = left.get(l).copied().unwrap_or(FileId::MAX);
+        let from_right = right.get(r).copied().unwrap_or(FileId::MAX);
+        let take_left = from_left <= from_right;
+        *slot = if take_left { from_left } else { from_right };
+        l += usize::from(take_left);
+        r += usize::from(!take_left);
+    }
+}
+
 /// A shard that answered what it should not have.
 fn bad(shard: &ShardHandle, what: &str) -> io::Error {
     gone(shard, &pprocess_exchange::Error::Protocol(what.to_owned()))
@@ -39,13 +61,27 @@ fn bad(shard: &ShardHandle, what: &str) -> io::Error {
 impl Stream {
     /// The word at the head of the stream, if any.
     fn head(&self) -> Option<&str> {
-        self.words.get(self.next).map(String::as_str)
+        let end = *self.ends.get(self.next)? as usize;
+        let start = match self.next {
+            0 => 0,
+            i => self.ends[i - 1] as usize,
+        };
+        Some(&self.text[start..end])
     }
 
-    /// Takes the head word's files.
-    fn pop(&mut self) -> &[FileId] {
+    /// Where the head word is in `text` (a head must be there).
+    fn bounds(&self) -> (usize, usize) {
+        let start = match self.next {
+            0 => 0,
+            i => self.ends[i - 1] as usize,
+        };
+        (start, self.ends[self.next] as usize)
+    }
+
+    /// Takes the head word: where its files are in `files`.
+    fn pop(&mut self) -> std::ops::Range<usize> {
         let n = self.counts.get(self.next).map_or(0, |&n| n as usize);
-        let files = &self.files[self.at..self.at + n];
+        let files = self.at..self.at + n;
         self.next += 1;
         self.at += n;
         files
@@ -53,7 +89,7 @@ impl Stream {
 
     /// Makes sure a word is at the head unless the stream is over.
     fn fill(&mut self, shards: &mut [ShardHandle], words_only: bool) -> io::Result<()> {
-        while self.next == self.words.len() && !self.last {
+        while self.next == self.ends.len() && !self.last {
             let shard = &mut shards[self.shard];
             match shard.channel.receive::<Reply>() {
                 Ok(Reply::Matches {
@@ -67,16 +103,18 @@ impl Stream {
                     self.files.clear();
                     from_bytes(&files, &mut self.files);
                     let total: u64 = self.counts.iter().map(|&n| u64::from(n)).sum();
-                    if self.counts.len() != words.len() || total != self.files.len() as u64 {
+                    self.take(words)
+                        .ok_or_else(|| bad(shard, "a chunk of bad words"))?;
+                    if self.counts.len() != self.ends.len() || total != self.files.len() as u64 {
                         return Err(bad(shard, "a chunk of matches whose counts do not add up"));
                     }
-                    self.words = words;
                     self.last = last;
                 }
                 Ok(Reply::Words { words, last }) if words_only => {
                     self.counts.clear();
                     self.files.clear();
-                    self.words = words;
+                    self.take(words)
+                        .ok_or_else(|| bad(shard, "a chunk of bad words"))?;
                     self.last = last;
                 }
                 Ok(other) => return Err(bad(shard, &format!("unexpected {other:?}"))),
@@ -88,9 +126,26 @@ impl Stream {
         Ok(())
     }
 
+    /// Takes a chunk's words; `None` if they do not hold together.
+    fn take(&mut self, words: Words) -> Option<()> {
+        self.ends.clear();
+        from_bytes(&words.ends, &mut self.ends);
+        self.text = words.text;
+        let mut start = 0;
+        for &end in &self.ends {
+            let end = end as usize;
+            if end < start || !self.text.is_char_boundary(end) || end > self.text.len() {
+                self.ends.clear();
+                return None;
+            }
+            start = end;
+        }
+        Some(())
+    }
+
     /// Drops the chunk.
     fn clear(&mut self) {
-        self.words.clear();
+        self.ends.clear();
         self.next = 0;
         self.at = 0;
     }
@@ -118,7 +173,8 @@ impl Pool {
         Ok((0..self.shards.len())
             .map(|shard| Stream {
                 shard,
-                words: Vec::new(),
+                text: String::new(),
+                ends: Vec::new(),
                 counts: Vec::new(),
                 files: Vec::new(),
                 next: 0,
@@ -150,7 +206,7 @@ impl Pool {
             Caller(io::Error),
         }
         let mut streams = self.open(pattern, words_only)?;
-        let mut files = Vec::new();
+        let (mut files, mut spare): (Vec<FileId>, Vec<FileId>) = (Vec::new(), Vec::new());
         let mut least = String::new();
         let result = (|| {
             loop {
@@ -180,24 +236,35 @@ impl Pool {
                 if holders == 1 {
                     // Most words are in one shard: its files as they came.
                     let stream = &mut streams[first];
-                    let word = std::mem::take(&mut stream.words[stream.next]);
-                    let result = f(&word, stream.pop());
-                    stream.words[stream.next - 1] = word;
-                    result.map_err(Stop::Caller)?;
+                    let (start, end) = stream.bounds();
+                    let files = stream.pop();
+                    f(&stream.text[start..end], &stream.files[files]).map_err(Stop::Caller)?;
                     continue;
                 }
                 least.clear();
                 least.push_str(streams[first].head().expect("a head"));
                 files.clear();
+                let mut runs = 0;
                 for stream in &mut streams {
                     if stream.head() == Some(least.as_str()) {
-                        files.extend_from_slice(stream.pop());
+                        let range = stream.pop();
+                        let next = &stream.files[range];
+                        if runs == 1 {
+                            // Two runs, the usual case: merge them.
+                            std::mem::swap(&mut files, &mut spare);
+                            merge_two(&spare, next, &mut files);
+                        } else {
+                            files.extend_from_slice(next);
+                        }
+                        runs += 1;
                     }
                 }
-                // Each shard's files are sorted and no file is in two
-                // shards: merging the runs is enough (the stable sort
-                // finds them).
-                files.sort();
+                if runs > 2 {
+                    // Each shard's files are sorted and no file is in two
+                    // shards: the stable sort finds the runs and merges
+                    // them.
+                    files.sort();
+                }
                 f(&least, &files).map_err(Stop::Caller)?;
             }
         })();
@@ -250,20 +317,12 @@ impl Pool {
     ) -> io::Result<()> {
         let mut names: Vec<&str> = Vec::new();
         // The borrow of the names is split from the shards'.
-        let (order, all) = (
-            std::mem::take(&mut self.order),
-            std::mem::take(&mut self.names),
-        );
+        let all = std::mem::take(&mut self.names);
         let result = self.merge(pattern, false, |word, files| {
             names.clear();
-            names.extend(
-                files
-                    .iter()
-                    .map(|&place| all[order[place as usize] as usize].as_str()),
-            );
+            names.extend(files.iter().map(|&place| all[place as usize].as_str()));
             f(word, &names)
         });
-        self.order = order;
         self.names = all;
         result
     }
@@ -288,8 +347,7 @@ impl Pool {
     /// [`Pool::for_each_match_placed`]), if there is one.
     #[must_use]
     pub fn name_at(&self, place: FileId) -> Option<&str> {
-        let id = *self.order.get(place as usize)?;
-        self.names.get(id as usize).map(String::as_str)
+        self.names.get(place as usize).map(String::as_str)
     }
 
     /// The number of words beginning with `pattern`, and the length of the
@@ -324,5 +382,23 @@ impl Pool {
             Ok(())
         })?;
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_two;
+
+    #[test]
+    fn merge_two_interleaves_and_keeps_the_greatest_value() {
+        let mut out = vec![7];
+        merge_two(&[1, 4, 9], &[2, 3, 10, 11], &mut out);
+        assert_eq!(out, [1, 2, 3, 4, 9, 10, 11]);
+        merge_two(&[], &[5, u32::MAX], &mut out);
+        assert_eq!(out, [5, u32::MAX]);
+        merge_two(&[0, u32::MAX], &[u32::MAX - 1], &mut out);
+        assert_eq!(out, [0, u32::MAX - 1, u32::MAX]);
+        merge_two(&[], &[], &mut out);
+        assert!(out.is_empty());
     }
 }

@@ -98,7 +98,7 @@ pub enum Reply {
     /// Some matches of a search, in word order.
     Matches {
         /// The words.
-        words: Vec<String>,
+        words: Words,
         /// How many files each word has, as 32-bit little-endian integers.
         counts: ByteBuf,
         /// The files of every word, one word's after the other's, each
@@ -111,33 +111,56 @@ pub enum Reply {
     /// Some words of a `words_only` search, in order.
     Words {
         /// The words.
-        words: Vec<String>,
+        words: Words,
         /// Whether this is the search's last chunk.
         last: bool,
     },
 }
 
+/// Words one after the other in one string (one allocation for a chunk of
+/// words, not one per word).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Words {
+    /// The words, concatenated.
+    pub text: String,
+    /// Where each word ends in `text`, as 32-bit little-endian integers.
+    pub ends: ByteBuf,
+}
+
+impl Words {
+    /// Appends `word`.
+    ///
+    /// # Panics
+    ///
+    /// If the text grows past 4 GiB.
+    pub fn push(&mut self, word: &str) {
+        self.text.push_str(word);
+        let end = u32::try_from(self.text.len()).expect("a chunk of words under 4 GiB");
+        self.ends.extend_from_slice(&end.to_le_bytes());
+    }
+}
+
 /// Entries (words plus files) per [`Reply::Matches`] chunk, at most
 /// (unless one word has more files).
-const CHUNK_ITEMS: usize = 64 * 1024;
+const CHUNK_ITEMS: usize = 16 * 1024;
 
 /// `values` as 32-bit little-endian integers, appended to `out`.
 pub fn to_bytes(values: &[u32], out: &mut Vec<u8>) {
-    out.reserve(values.len() * 4);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
+    let start = out.len();
+    out.resize(start + values.len() * 4, 0);
+    for (bytes, v) in out[start..].chunks_exact_mut(4).zip(values) {
+        bytes.copy_from_slice(&v.to_le_bytes());
     }
 }
 
 /// The 32-bit little-endian integers of `bytes` (a trailing partial one is
 /// ignored), appended to `out`.
 pub fn from_bytes(bytes: &[u8], out: &mut Vec<u32>) {
-    out.reserve(bytes.len() / 4);
-    out.extend(
-        bytes
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-    );
+    let start = out.len();
+    out.resize(start + bytes.len() / 4, 0);
+    for (v, b) in out[start..].iter_mut().zip(bytes.chunks_exact(4)) {
+        *v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
 }
 
 /// How a worker reads a file; tests swap it to make files fail.
@@ -289,8 +312,11 @@ fn answer(
             next += 1;
         }
         let last = next == range.end;
-        let (words, files) = shard.files(start..next);
-        let words = words.iter().map(|w| String::from(&**w)).collect();
+        let (chunk, files) = shard.files(start..next);
+        let mut words = Words::default();
+        for word in chunk {
+            words.push(word);
+        }
         if words_only {
             ch.send(&Reply::Words { words, last })?;
         } else {
