@@ -130,31 +130,22 @@ impl ShardBuilder {
                 x.as_bytes()[8.min(x.len())..].cmp(&y.as_bytes()[8.min(y.len())..])
             })
         });
-        // Lay the entries out in that order: the words, and every word's
-        // files one after the other in one array.
-        let total = usize::try_from(self.entries).expect("entries fit in memory");
-        let mut words = Vec::with_capacity(entries.len());
-        let mut ends = Vec::with_capacity(entries.len());
-        let mut files: Vec<FileId> = Vec::with_capacity(total);
-        for (_, i) in keys {
-            let (word, list) = std::mem::take(&mut entries[i as usize]);
-            let start = files.len();
-            match map {
-                Some(map) => files.extend(list.iter().map(|&id| map[id as usize])),
-                None => files.extend_from_slice(&list),
+        // Put the entries in that order, in place.
+        let mut order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
+        permute(&mut entries, &mut order);
+        drop(order);
+        for (_, files) in &mut entries {
+            if let Some(map) = map {
+                for file in files.iter_mut() {
+                    *file = map[*file as usize];
+                }
             }
-            drop(list);
-            let mine = &mut files[start..];
-            if !mine.is_sorted() {
-                mine.sort_unstable();
+            if !files.is_sorted() {
+                files.sort_unstable();
             }
-            words.push(word);
-            ends.push(files.len());
         }
         Shard {
-            words,
-            ends,
-            files,
+            entries,
             total: self.entries,
         }
     }
@@ -169,15 +160,35 @@ fn prefix_key(word: &str) -> u64 {
     u64::from_be_bytes(key)
 }
 
-/// A finished shard: words sorted, each with its sorted files. The files
-/// of consecutive words are consecutive in one array, so the files of all
-/// the words beginning with a pattern are one slice of it.
+/// Reorders `items` in place so that `items[j]` becomes what was at
+/// `order[j]`; `order` (a permutation) is used up.
+fn permute<T>(items: &mut [T], order: &mut [u32]) {
+    for i in 0..items.len() {
+        if order[i] as usize == i {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            let k = order[j] as usize;
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "j indexes order, whose entries are u32 positions of as many items"
+            )]
+            let place = j as u32;
+            order[j] = place;
+            if k == i {
+                break;
+            }
+            items.swap(j, k);
+            j = k;
+        }
+    }
+}
+
+/// A finished shard: words sorted, each with its sorted files.
 #[derive(Debug, Default)]
 pub struct Shard {
-    words: Vec<Box<str>>,
-    /// Where each word's files end in `files`.
-    ends: Vec<usize>,
-    files: Vec<FileId>,
+    entries: Vec<(Box<str>, Vec<FileId>)>,
     total: u64,
 }
 
@@ -186,9 +197,9 @@ impl Shard {
     #[must_use]
     pub fn range(&self, pattern: &str) -> std::ops::Range<usize> {
         let start = self
-            .words
-            .partition_point(|word| word.as_bytes() < pattern.as_bytes());
-        let len = self.words[start..].partition_point(|word| word.starts_with(pattern));
+            .entries
+            .partition_point(|(word, _)| word.as_bytes() < pattern.as_bytes());
+        let len = self.entries[start..].partition_point(|(word, _)| word.starts_with(pattern));
         start..start + len
     }
 
@@ -200,42 +211,26 @@ impl Shard {
         self.slice(self.range(pattern))
     }
 
-    /// Where the files of word `i` begin.
-    fn start(&self, i: usize) -> usize {
-        if i == 0 { 0 } else { self.ends[i - 1] }
-    }
-
     /// The entries of `range` (see [`Shard::range`]).
     pub fn slice(
         &self,
         range: std::ops::Range<usize>,
     ) -> impl Iterator<Item = (&str, &[FileId])> + '_ {
-        range.map(|i| (&*self.words[i], &self.files[self.start(i)..self.ends[i]]))
+        self.entries[range]
+            .iter()
+            .map(|(word, files)| (&**word, files.as_slice()))
     }
 
-    /// The words of `range` (see [`Shard::range`]), and the files of all
-    /// of them, one word's after the other's ([`Shard::count`] tells how
-    /// many each word has).
-    #[must_use]
-    pub fn files(&self, range: std::ops::Range<usize>) -> (&[Box<str>], &[FileId]) {
-        let files = if range.is_empty() {
-            &[][..]
-        } else {
-            &self.files[self.start(range.start)..self.ends[range.end - 1]]
-        };
-        (&self.words[range], files)
-    }
-
-    /// The number of files of word `i` (in word order).
+    /// The number of files of entry `i` (in word order).
     #[must_use]
     pub fn count(&self, i: usize) -> usize {
-        self.ends[i] - self.start(i)
+        self.entries[i].1.len()
     }
 
     /// The distinct words.
     #[must_use]
     pub fn words(&self) -> usize {
-        self.words.len()
+        self.entries.len()
     }
 
     /// The distinct (word, file) entries.
@@ -248,6 +243,14 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_puts_items_in_order() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
+        let mut order = vec![2, 0, 1, 4, 3];
+        permute(&mut items, &mut order);
+        assert_eq!(items, ['c', 'a', 'b', 'e', 'd']);
+    }
 
     #[test]
     fn sorted_by_bytes_with_long_shared_prefixes() {
@@ -313,13 +316,9 @@ mod tests {
             got,
             [("a", &[0, 1, 2][..]), ("b", &[1, 2][..]), ("c", &[0][..])]
         );
-        let (words, files) = shard.files(shard.range(""));
-        assert_eq!(words.len(), 3);
-        assert_eq!(files, [0, 1, 2, 1, 2, 0]);
         assert_eq!((shard.count(0), shard.count(1), shard.count(2)), (3, 2, 1));
-        let (words, files) = shard.files(shard.range("b"));
-        assert_eq!((&*words[0], files), ("b", &[1, 2][..]));
-        assert!(shard.files(shard.range("z")).1.is_empty());
+        assert_eq!(shard.range("b"), 1..2);
+        assert!(shard.range("z").is_empty());
         assert_eq!(shard.entries(), 6);
     }
 

@@ -312,25 +312,24 @@ fn answer(
             next += 1;
         }
         let last = next == range.end;
-        let (chunk, files) = shard.files(start..next);
         let mut words = Words::default();
-        for word in chunk {
+        let mut counts = Vec::new();
+        let mut files = Vec::new();
+        for (word, ids) in shard.slice(start..next) {
             words.push(word);
+            if !words_only {
+                let n = u32::try_from(ids.len()).expect("fewer than 2^32 files");
+                counts.extend_from_slice(&n.to_le_bytes());
+                to_bytes(ids, &mut files);
+            }
         }
         if words_only {
             ch.send(&Reply::Words { words, last })?;
         } else {
-            let mut counts = Vec::new();
-            let sizes: Vec<u32> = (start..next)
-                .map(|i| u32::try_from(shard.count(i)).expect("fewer than 2^32 files"))
-                .collect();
-            to_bytes(&sizes, &mut counts);
-            let mut bytes = Vec::new();
-            to_bytes(files, &mut bytes);
             ch.send(&Reply::Matches {
                 words,
                 counts: ByteBuf::from(counts),
-                files: ByteBuf::from(bytes),
+                files: ByteBuf::from(files),
                 last,
             })?;
         }
