@@ -10,8 +10,13 @@
 //!     target/release/make_corpus /tmp/corpus-$mb --files $((mb * 10)) --bytes ${mb}000000
 //! done
 //! target/release/indexer-chart --runs 3 --svg docs/indexer-chart.svg \
+//!     --cases single,rayon,default,pprocess --slow pprocess --slow-max-mb 120 \
 //!     /tmp/corpus-{25,50,100,200,400} /usr/share/doc "$(rustc --print sysroot)/share/doc/rust/html"
 //! ```
+//!
+//! `--slow A,B --slow-max-mb N` runs the cases `A` and `B` only on the
+//! corpora of at most N MB (pprocess's shape takes minutes on the larger
+//! ones); their lines then have fewer points, and their cells say `-`.
 //!
 //! A corpus's size is the bytes of its text files (binary ones, a NUL byte
 //! in the first 8 KiB, are skipped by every engine and not counted), as the
@@ -55,8 +60,8 @@ fn text_size(dir: &Path) -> (usize, u64) {
 }
 
 /// A directory, its text files and their megabytes, and each case's
-/// median, min and max.
-type Row = (String, usize, f64, Vec<(f64, f64, f64)>);
+/// median, min and max (`None` if it was not run there).
+type Row = (String, usize, f64, Vec<Option<(f64, f64, f64)>>);
 
 fn fail(e: &str) -> ! {
     eprintln!("indexer-chart: {e}");
@@ -66,12 +71,17 @@ fn fail(e: &str) -> ! {
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let (mut runs, mut names, mut out) = (3, "single,rayon,default,pprocess".to_owned(), None);
+    let (mut slow, mut slow_max) = (String::new(), f64::INFINITY);
     while args.len() > 1 && args[0].starts_with("--") {
         let value = args[1].clone();
         match args[0].as_str() {
             "--runs" => runs = value.parse().unwrap_or_else(|_| fail("--runs N")),
             "--cases" => names = value,
             "--svg" => out = Some(value),
+            "--slow" => slow = value,
+            "--slow-max-mb" => {
+                slow_max = value.parse().unwrap_or_else(|_| fail("--slow-max-mb N"));
+            }
             other => fail(&format!("unknown option {other}")),
         }
         args.drain(..2);
@@ -91,29 +101,40 @@ fn main() {
         let (files, bytes) = text_size(Path::new(dir));
         #[allow(clippy::cast_precision_loss, reason = "a size in MB, for a chart")]
         let mb = bytes as f64 / 1e6;
-        let cases: Vec<Case> = names
+        let cases: Vec<Option<Case>> = names
             .iter()
-            .map(|name| case(name, dir, bin_dir))
+            .map(|name| {
+                if mb > slow_max && slow.split(',').any(|s| s == *name) {
+                    return Ok(None);
+                }
+                case(name, dir, bin_dir).map(Some)
+            })
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| fail(&e));
         println!("{dir}: {files} text files, {mb:.1} MB; before: {}", load());
         let timed = |case: &Case| run(case).unwrap_or_else(|e| fail(&e)).0;
-        for case in &cases {
+        for case in cases.iter().flatten() {
             timed(case);
         }
         let mut walls: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
         for _ in 0..runs {
             for (case, walls) in cases.iter().zip(&mut walls) {
-                walls.push(timed(case));
+                if let Some(case) = case {
+                    walls.push(timed(case));
+                }
             }
         }
-        println!("{dir}: after: {}", load());
-        rows.push((
-            dir.clone(),
-            files,
-            mb,
-            walls.iter().map(|w| stats(w)).collect(),
-        ));
+        let cells: Vec<_> = walls
+            .iter()
+            .map(|w| (!w.is_empty()).then(|| stats(w)))
+            .collect();
+        let shown: Vec<String> = names
+            .iter()
+            .zip(&cells)
+            .filter_map(|(name, cell)| cell.map(|c| format!("{name} {:.3} s", c.0)))
+            .collect();
+        println!("{dir}: after: {}; medians: {}", load(), shown.join(", "));
+        rows.push((dir.clone(), files, mb, cells));
     }
 
     println!();
@@ -123,7 +144,11 @@ fn main() {
     for (dir, files, mb, cells) in &rows {
         let cells: Vec<String> = cells
             .iter()
-            .map(|(m, lo, hi)| format!("{m:.3} ({lo:.3}..{hi:.3})"))
+            .map(|cell| {
+                cell.map_or("-".to_owned(), |(m, lo, hi)| {
+                    format!("{m:.3} ({lo:.3}..{hi:.3})")
+                })
+            })
             .collect();
         println!("| {dir} | {files} | {mb:.1} | {} |", cells.join(" | "));
     }
@@ -135,7 +160,10 @@ fn main() {
             .enumerate()
             .map(|(i, name)| Series {
                 name: (*name).to_owned(),
-                points: order.iter().map(|&r| (rows[r].2, rows[r].3[i].0)).collect(),
+                points: order
+                    .iter()
+                    .filter_map(|&r| rows[r].3[i].map(|c| (rows[r].2, c.0)))
+                    .collect(),
             })
             .collect();
         let picture = svg(
