@@ -17,7 +17,9 @@
 //! ```
 //!
 //! `INDEXER_BENCH_FILES` overrides the number of generated files (default:
-//! one per 100 kB). Throughput is in bytes of corpus. Whole-program runs
+//! one per 100 kB); `INDEXER_BENCH_SECS` the measurement time of each case
+//! (default 8 s; criterion takes 10 samples of at least one run each
+//! whatever it is, so a slow case takes longer). Throughput is in bytes of corpus. Whole-program runs
 //! (walk included, wall time and peak memory of the process tree) are
 //! `indexer-compare`'s job (see `benches/src/bin/indexer_compare.rs`).
 
@@ -79,8 +81,9 @@ fn cases(c: &mut Criterion, group: &str, paths: &[PathBuf], bytes: u64) {
     let mut g = c.benchmark_group(group);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
+    let secs = env_u64("INDEXER_BENCH_SECS").unwrap_or(8);
     g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(8));
+    g.measurement_time(Duration::from_secs(secs.max(1)));
     g.throughput(Throughput::Bytes(bytes));
 
     g.bench_function("single", |b| {

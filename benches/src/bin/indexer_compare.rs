@@ -16,113 +16,7 @@
 //! `--noprompt -q`. The load average and the number of running `rustc`
 //! are printed before and after.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
-
-/// One case: a name and its command line.
-struct Case {
-    name: &'static str,
-    program: PathBuf,
-    args: Vec<String>,
-}
-
-/// The children of `pid` (all threads' children).
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return found;
-    };
-    for task in tasks.flatten() {
-        if let Ok(list) = fs::read_to_string(task.path().join("children")) {
-            found.extend(
-                list.split_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
-        }
-    }
-    found
-}
-
-/// The proportional set size of `pid` in bytes (0 if it is gone).
-fn pss(pid: u32) -> u64 {
-    let Ok(rollup) = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
-        return 0;
-    };
-    rollup
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// The PSS of `pid` and all its descendants.
-fn tree_pss(pid: u32) -> u64 {
-    let mut total = 0;
-    let mut pending = vec![pid];
-    while let Some(p) = pending.pop() {
-        total += pss(p);
-        pending.extend(children(p));
-    }
-    total
-}
-
-/// Runs a case once: (wall seconds, peak bytes).
-fn run(case: &Case) -> (f64, u64) {
-    let started = Instant::now();
-    let mut child = Command::new(&case.program)
-        .args(&case.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", case.program.display()));
-    let pid = child.id();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waitpid") {
-            break status;
-        }
-        peak = peak.max(tree_pss(pid));
-        thread::sleep(Duration::from_millis(10));
-    };
-    let wall = started.elapsed().as_secs_f64();
-    assert!(
-        status.code().is_some_and(|c| c <= 1),
-        "{} {:?} failed: {status}",
-        case.program.display(),
-        case.args
-    );
-    (wall, peak)
-}
-
-fn load() -> String {
-    let avg = fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let rustc = Command::new("pgrep")
-        .args(["-c", "rustc"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    format!(
-        "load {} ; rustc running: {rustc}",
-        avg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    )
-}
-
-/// Median, min and max.
-fn stats(values: &[f64]) -> (f64, f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    (median, v[0], v[n - 1])
-}
+use pprocess_benches::indexer::run::{case, load, run, stats};
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,56 +41,20 @@ fn main() {
     };
     let bin = std::env::current_exe().expect("own path");
     let bin_dir = bin.parent().expect("in a directory");
-    let exe = |name: &str| -> PathBuf {
-        let path = bin_dir.join(name);
-        assert!(
-            Path::new(&path).exists(),
-            "{} missing: build it with --release",
-            path.display()
-        );
-        path
-    };
-    let indexer = |extra: &[&str]| -> Vec<String> {
-        let mut a = vec![dir.clone()];
-        a.extend(extra.iter().map(|s| (*s).to_owned()));
-        a.extend(["--noprompt".to_owned(), "-q".to_owned()]);
-        a
-    };
-    let cases: Vec<Case> = names
+    let cases: Vec<_> = names
         .split(',')
-        .map(|name| match name {
-            "single" | "rayon" => Case {
-                name: if name == "single" { "single" } else { "rayon" },
-                program: exe("indexer-baseline"),
-                args: vec![name.to_owned(), dir.clone()],
-            },
-            "default" => Case {
-                name: "default",
-                program: exe("start_indexer"),
-                args: indexer(&[]),
-            },
-            "j1" | "j2" | "j4" => Case {
-                name: match name {
-                    "j1" => "j1",
-                    "j2" => "j2",
-                    _ => "j4",
-                },
-                program: exe("start_indexer"),
-                args: indexer(&["-j", &name[1..]]),
-            },
-            "pprocess" => Case {
-                name: "pprocess",
-                program: exe("start_indexer"),
-                args: indexer(&["4", "5", "0"]),
-            },
-            "reuse" => Case {
-                name: "reuse",
-                program: exe("start_indexer"),
-                args: indexer(&["--reuse"]),
-            },
-            other => panic!("unknown case {other}"),
+        .map(|name| case(name, dir, bin_dir))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| {
+            eprintln!("indexer-compare: {e}");
+            std::process::exit(2);
+        });
+    let run = |case| {
+        run(case).unwrap_or_else(|e| {
+            eprintln!("indexer-compare: {e}");
+            std::process::exit(1);
         })
-        .collect();
+    };
 
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     println!("corpus: {dir}; {runs} alternating runs; {cpus} CPUs available");

@@ -74,7 +74,33 @@ impl ShardBuilder {
     /// (files that could not be read to their end: their words so far are
     /// taken back).
     #[must_use]
-    pub fn finish_without(mut self, failed: &[FileId]) -> Shard {
+    pub fn finish_without(self, failed: &[FileId]) -> Shard {
+        self.finish_mapped(failed, None)
+    }
+
+    /// The finished shard: entries sorted by word (in byte order, which is
+    /// the order of characters), each word's files sorted.
+    ///
+    /// # Panics
+    ///
+    /// If the shard holds more than `u32::MAX` distinct words.
+    #[must_use]
+    pub fn finish(self) -> Shard {
+        self.finish_mapped(&[], None)
+    }
+
+    /// [`finish_without`](Self::finish_without), with every file
+    /// identifier `id` replaced by `map[id]` (each word's files sorted in
+    /// that new numbering): the pool numbers files by their names' sorted
+    /// order once the walk is over, so that a search's files need no
+    /// sorting by name.
+    ///
+    /// # Panics
+    ///
+    /// If the shard holds more than `u32::MAX` distinct words, or an
+    /// identifier is not an index of `map`.
+    #[must_use]
+    pub fn finish_mapped(mut self, failed: &[FileId], map: Option<&[FileId]>) -> Shard {
         if !failed.is_empty() {
             let failed: rustc_hash::FxHashSet<FileId> = failed.iter().copied().collect();
             let mut removed = 0;
@@ -86,21 +112,10 @@ impl ShardBuilder {
             });
             self.entries -= removed;
         }
-        self.finish()
-    }
-
-    /// The finished shard: entries sorted by word (in byte order, which is
-    /// the order of characters), each word's files sorted.
-    ///
-    /// # Panics
-    ///
-    /// If the shard holds more than `u32::MAX` distinct words.
-    #[must_use]
-    pub fn finish(self) -> Shard {
         let mut entries: Vec<(Box<str>, Vec<FileId>)> = self.map.into_iter().collect();
         // Sort a small key per word (its first 8 bytes, big-endian, zero
         // padded: words hold no NUL) with the word's position, comparing
-        // the words' text only on ties; then put the entries in that order.
+        // the words' text only on ties.
         let mut keys: Vec<(u64, u32)> = entries
             .iter()
             .enumerate()
@@ -115,9 +130,16 @@ impl ShardBuilder {
                 x.as_bytes()[8.min(x.len())..].cmp(&y.as_bytes()[8.min(y.len())..])
             })
         });
+        // Put the entries in that order, in place.
         let mut order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
         permute(&mut entries, &mut order);
+        drop(order);
         for (_, files) in &mut entries {
+            if let Some(map) = map {
+                for file in files.iter_mut() {
+                    *file = map[*file as usize];
+                }
+            }
             if !files.is_sorted() {
                 files.sort_unstable();
             }
@@ -199,6 +221,12 @@ impl Shard {
             .map(|(word, files)| (&**word, files.as_slice()))
     }
 
+    /// The number of files of entry `i` (in word order).
+    #[must_use]
+    pub fn count(&self, i: usize) -> usize {
+        self.entries[i].1.len()
+    }
+
     /// The distinct words.
     #[must_use]
     pub fn words(&self) -> usize {
@@ -271,6 +299,27 @@ mod tests {
         let got: Vec<(&str, &[u32])> = shard.prefixed("").collect();
         assert_eq!(got, [("both", &[2][..]), ("kept", &[3][..])]);
         assert_eq!((shard.words(), shard.entries()), (2, 2));
+    }
+
+    #[test]
+    fn mapped_identifiers_are_sorted_and_contiguous() {
+        let mut builder = ShardBuilder::new();
+        for (file, text) in [(0, "b a"), (1, "a c"), (2, "b a"), (3, "a")] {
+            for word in text.split(' ') {
+                builder.add(word, file);
+            }
+        }
+        // File 3 failed; the others are renumbered 0 -> 2, 1 -> 0, 2 -> 1.
+        let shard = builder.finish_mapped(&[3], Some(&[2, 0, 1, 9]));
+        let got: Vec<(&str, &[u32])> = shard.prefixed("").collect();
+        assert_eq!(
+            got,
+            [("a", &[0, 1, 2][..]), ("b", &[1, 2][..]), ("c", &[0][..])]
+        );
+        assert_eq!((shard.count(0), shard.count(1), shard.count(2)), (3, 2, 1));
+        assert_eq!(shard.range("b"), 1..2);
+        assert!(shard.range("z").is_empty());
+        assert_eq!(shard.entries(), 6);
     }
 
     #[test]

@@ -163,21 +163,59 @@ pub fn list_files(dir: &Path, options: &WalkOptions) -> (Vec<PathBuf>, Vec<Probl
     (files, problems)
 }
 
-/// Walks `dir` with `threads` threads (at least 1) and sends every finding
-/// to `found` as it is made. Returns when the walk is over, or when
-/// `found`'s receiver is gone.
-pub fn walk_parallel(dir: &Path, options: &WalkOptions, threads: usize, found: SyncSender<Found>) {
+/// Findings a walk thread sends at once, at most.
+pub const WALK_BATCH: usize = 64;
+
+/// A walk thread's findings not yet sent; the rest is sent when the thread
+/// is done.
+struct Batcher {
+    found: Vec<Found>,
+    to: SyncSender<Vec<Found>>,
+}
+
+impl Batcher {
+    /// Sends what is held; false if the receiver is gone.
+    fn flush(&mut self) -> bool {
+        let found = std::mem::replace(&mut self.found, Vec::with_capacity(WALK_BATCH));
+        self.to.send(found).is_ok()
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        if !self.found.is_empty() {
+            self.flush();
+        }
+    }
+}
+
+/// Walks `dir` with `threads` threads (at least 1) and sends the findings
+/// to `found` as they are made, up to [`WALK_BATCH`] at a time (each
+/// thread's batch, in no particular order: one send per batch, not per
+/// file, keeps the threads from waking the receiver at every file).
+/// Returns when the walk is over, or when `found`'s receiver is gone.
+pub fn walk_parallel(
+    dir: &Path,
+    options: &WalkOptions,
+    threads: usize,
+    found: SyncSender<Vec<Found>>,
+) {
     builder(dir, options)
         .threads(threads.max(1))
         .build_parallel()
         .run(|| {
-            let found = found.clone();
-            Box::new(move |result| match classify(result) {
-                Some(finding) => match found.send(finding) {
-                    Ok(()) => WalkState::Continue,
-                    Err(_) => WalkState::Quit,
-                },
-                None => WalkState::Continue,
+            let mut batcher = Batcher {
+                found: Vec::with_capacity(WALK_BATCH),
+                to: found.clone(),
+            };
+            Box::new(move |result| {
+                if let Some(finding) = classify(result) {
+                    batcher.found.push(finding);
+                    if batcher.found.len() >= WALK_BATCH && !batcher.flush() {
+                        return WalkState::Quit;
+                    }
+                }
+                WalkState::Continue
             })
         });
 }
@@ -300,6 +338,10 @@ mod tests {
     fn parallel_walk_finds_the_same() {
         let dir = tree();
         let root = dir.path();
+        // More files than a batch holds.
+        for i in 0..WALK_BATCH + 5 {
+            fs::write(root.join(format!("many-{i}.txt")), "x").unwrap();
+        }
         for threads in [1, 3] {
             let (tx, rx) = sync_channel(2);
             let walker = {
@@ -310,6 +352,7 @@ mod tests {
             };
             let mut files: Vec<PathBuf> = rx
                 .iter()
+                .flatten()
                 .map(|f| match f {
                     Found::File(path) => path,
                     Found::Problem(p) => panic!("{p:?}"),

@@ -47,12 +47,15 @@ pub(super) struct Worker {
 /// Where the files come from, batch by batch.
 pub(super) struct Feeder {
     /// The walk's findings, until it is over.
-    pub(super) walk: Option<(Receiver<Found>, JoinHandle<()>)>,
+    pub(super) walk: Option<(Receiver<Vec<Found>>, JoinHandle<()>)>,
     /// Files of a list, or embedded documents, not yet handed out.
     pub(super) list: VecDeque<(String, Input)>,
     /// Batches to read again (their worker died).
     pub(super) again: VecDeque<Batch>,
     pub(super) batch: usize,
+    /// Workers asked for: once the walk is over, batches shrink so that
+    /// they all finish together.
+    pub(super) workers: usize,
     pub(super) next_batch: u32,
 }
 
@@ -63,11 +66,12 @@ impl Feeder {
             list: VecDeque::new(),
             again: VecDeque::new(),
             batch: options.batch.max(1),
+            workers: options.workers.max(1),
             next_batch: 0,
         };
         match files {
             Files::Walk { dir, options: walk } => {
-                let (tx, rx) = sync_channel(16 * 1024);
+                let (tx, rx) = sync_channel(256);
                 let threads = options.walk_threads;
                 let handle = thread::Builder::new()
                     .name("walk".into())
@@ -97,16 +101,27 @@ impl Feeder {
         feeder
     }
 
+    /// Whether every file to index has its identifier and name: the walk
+    /// is over and every file found is in a batch.
+    pub(super) fn all_named(&self) -> bool {
+        self.walk.is_none() && self.list.is_empty()
+    }
+
     /// Waits for the walk to end, keeping what it finds for later batches.
     pub(super) fn finish_walk(&mut self, index: &mut Indexing<'_>) {
         while let Some((rx, _)) = &self.walk {
             match rx.recv() {
-                Ok(found) => {
-                    if let Some(item) = index.found(found) {
-                        self.list.push_back(item);
-                    }
-                }
+                Ok(found) => self.take(found, index),
                 Err(_) => self.end_walk(index),
+            }
+        }
+    }
+
+    /// Queues the files the walk found (reporting its problems now).
+    fn take(&mut self, found: Vec<Found>, index: &mut Indexing<'_>) {
+        for found in found {
+            if let Some(item) = index.found(found) {
+                self.list.push_back(item);
             }
         }
     }
@@ -121,14 +136,23 @@ impl Feeder {
     }
 
     /// The next batch: a batch to read again, or up to `batch` new files
-    /// (waiting for the walk to find one, not for it to find them all).
+    /// (waiting for the walk to find one, not for it to find them all;
+    /// fewer near the end).
     /// `None` when there are no more files.
     pub(super) fn next(&mut self, index: &mut Indexing<'_>) -> Option<Batch> {
         if let Some(batch) = self.again.pop_front() {
             return Some(batch);
         }
         let mut files = Vec::new();
-        while files.len() < self.batch {
+        // Guided: once every file is known, a batch is at most a quarter of
+        // a worker's share of what is left, so that no worker is left with
+        // a long batch while the others have nothing to do.
+        let size = if self.walk.is_none() {
+            (self.list.len() / (4 * self.workers)).clamp(1, self.batch)
+        } else {
+            self.batch
+        };
+        while files.len() < size {
             if let Some((name, input)) = self.list.pop_front() {
                 files.push((index.name(name), input));
                 continue;
@@ -140,11 +164,7 @@ impl Feeder {
                 rx.try_recv()
             };
             match found {
-                Ok(found) => {
-                    if let Some((name, input)) = index.found(found) {
-                        files.push((index.name(name), input));
-                    }
-                }
+                Ok(found) => self.take(found, index),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => self.end_walk(index),
             }
@@ -394,8 +414,10 @@ pub(super) fn shard_lost(index: &mut Indexing<'_>, why: &str, done: &[(Batch, Co
     }
 }
 
-/// Each name's place in sorted order.
-pub(super) fn ranks(names: &[String]) -> Vec<u32> {
+/// The identifiers of `names` in the order of the names, and each name's
+/// place in that order (by identifier, as 32-bit little-endian integers,
+/// for [`Request::Finish`]).
+pub(super) fn sort_names(names: &[String]) -> (Vec<u32>, Vec<u8>) {
     let n =
         u32::try_from(names.len()).expect("file identifiers are u32, so names are fewer than 2^32");
     let mut order: Vec<u32> = (0..n).collect();
@@ -404,5 +426,7 @@ pub(super) fn ranks(names: &[String]) -> Vec<u32> {
     for (place, &id) in (0..n).zip(&order) {
         rank[id as usize] = place;
     }
-    rank
+    let mut bytes = Vec::new();
+    worker::to_bytes(&rank, &mut bytes);
+    (order, bytes)
 }

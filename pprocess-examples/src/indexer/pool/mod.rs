@@ -9,13 +9,15 @@
 //! workers ask: each worker keeps two batches, so it never waits for the
 //! parent. A worker reads its files in bounded memory
 //! ([`scan`](super::scan)) into its own [`ShardBuilder`]; nothing is merged.
-//! When every file is read, each worker sorts its shard, all at the same
-//! time.
+//! When the walk is over the parent sorts the file names; when every file
+//! is read, each worker renumbers its files by that order and sorts its
+//! shard, all at the same time.
 //!
 //! A search ([`Pool::for_each_match`]) sends the pattern to every worker;
 //! each streams the words of its shard beginning with the pattern, in
-//! order and in chunks, and the parent merges the streams as it reads them
-//! (a word found in several shards gets the union of their files). The
+//! order and in chunks (a word's files as one array of numbers, in the
+//! order of their names), and the parent merges the streams as it reads
+//! them (a word found in several shards gets the union of their files). The
 //! parent's work is the walk's bookkeeping and this merge: no index is
 //! ever built in one process, and an answer of any size takes the memory of
 //! one chunk per worker.
@@ -55,7 +57,7 @@ use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
 
 use super::parallel::Failure;
 use super::walk::WalkOptions;
-use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, ranks, shard_lost};
+use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, shard_lost, sort_names};
 use worker::{Opener, Reply, Request};
 
 pub use worker::open_file;
@@ -168,10 +170,8 @@ struct ShardHandle {
 #[derive(Debug)]
 pub struct Pool {
     shards: Vec<ShardHandle>,
-    /// File names by identifier.
+    /// File names, sorted: the shards number files by their place here.
     names: Vec<String>,
-    /// Each file's place among the names in sorted order.
-    rank: Vec<u32>,
 }
 
 impl Pool {
@@ -243,7 +243,12 @@ impl Pool {
         for id in ids {
             feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
         }
+        let mut sorted: Option<(Vec<u32>, Vec<u8>)> = None;
         while workers.values().any(|w| !w.in_flight.is_empty()) {
+            if sorted.is_none() && feeder.all_named() {
+                // Every file has its name: sort them while the workers read.
+                sorted = Some(sort_names(&index.names));
+            }
             let mut lost_any = false;
             for id in ex.ready(None)? {
                 let reply = match ex.channel_mut(id).map(|ch| ch.try_receive::<Reply>()) {
@@ -315,6 +320,10 @@ impl Pool {
         }
         feeder.finish_walk(&mut index);
         debug_assert!(feeder.list.is_empty() && feeder.again.is_empty());
+        let (order, ranks) = sorted.unwrap_or_else(|| sort_names(&index.names));
+        let finish = Request::Finish {
+            ranks: serde_bytes::ByteBuf::from(ranks),
+        };
 
         // Every file is read: each worker sorts its shard.
         let mut shards = Vec::new();
@@ -322,7 +331,7 @@ impl Pool {
         for id in &ids {
             if let Some(ch) = ex.channel_mut(*id) {
                 // A worker that is gone already shows below.
-                let _ = ch.send(&Request::Finish);
+                let _ = ch.send(&finish);
             }
         }
         for id in ids {
@@ -352,20 +361,14 @@ impl Pool {
                 }
             }
         }
-        let names = std::mem::take(&mut index.names);
-        let rank = ranks(&names);
+        drop(finish);
+        let mut names = std::mem::take(&mut index.names);
+        names = sorted_by(names, &order);
         let mut summary = index.summary;
         summary.bytes = index.progress.bytes;
         summary.words = index.progress.words;
         summary.elapsed = started.elapsed();
-        Ok((
-            Pool {
-                shards,
-                names,
-                rank,
-            },
-            summary,
-        ))
+        Ok((Pool { shards, names }, summary))
     }
 
     /// The pids of the workers holding shards.
@@ -374,11 +377,21 @@ impl Pool {
         self.shards.iter().map(|s| s.pid).collect()
     }
 
-    /// The names of the files, by identifier (in the order they were found).
+    /// The names of the files, sorted (a file's place here is how
+    /// [`Pool::for_each_match_placed`] names it).
     #[must_use]
     pub fn names(&self) -> &[String] {
         &self.names
     }
+}
+
+/// `names` in the order of the identifiers of `order`.
+fn sorted_by(names: Vec<String>, order: &[u32]) -> Vec<String> {
+    let mut names: Vec<Option<String>> = names.into_iter().map(Some).collect();
+    order
+        .iter()
+        .map(|&id| names[id as usize].take().expect("each identifier once"))
+        .collect()
 }
 
 impl Drop for Pool {

@@ -3,7 +3,8 @@
 //!
 //! A worker reads the files of each [`Request::Files`] batch into its
 //! [`ShardBuilder`] and answers [`Reply::Done`]; at [`Request::Finish`] it
-//! sorts its shard ([`Reply::Finished`]); then it answers each
+//! renumbers its files by their names' sorted order and sorts its shard
+//! ([`Reply::Finished`]); then it answers each
 //! [`Request::Search`] with a stream of [`Reply::Matches`] (or
 //! [`Reply::Words`]) chunks, the last one marked, until the parent hangs
 //! up.
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use pprocess_exchange::Channel;
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 
 use super::super::FileId;
 use super::super::embedded::EMBEDDED;
@@ -28,7 +30,7 @@ use super::super::shard::{Shard, ShardBuilder};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Input {
     /// A file, by the bytes of its path.
-    Path(Vec<u8>),
+    Path(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A document of the embedded corpus (see
     /// [`embedded`](super::super::embedded)), by position.
     Embedded(u32),
@@ -44,8 +46,14 @@ pub enum Request {
         /// Each file's identifier and where it is.
         files: Vec<(FileId, Input)>,
     },
-    /// No more files: sort the shard.
-    Finish,
+    /// No more files: sort the shard, with each file identifier `id`
+    /// renumbered `ranks[id]`.
+    Finish {
+        /// Each file's place among the names in sorted order, by
+        /// identifier, as 32-bit little-endian integers (see
+        /// [`to_bytes`]).
+        ranks: ByteBuf,
+    },
     /// Every word beginning with `pattern`.
     Search {
         /// The prefix.
@@ -89,22 +97,71 @@ pub enum Reply {
     },
     /// Some matches of a search, in word order.
     Matches {
-        /// Words with their files (sorted identifiers).
-        entries: Vec<(String, Vec<FileId>)>,
+        /// The words.
+        words: Words,
+        /// How many files each word has, as 32-bit little-endian integers.
+        counts: ByteBuf,
+        /// The files of every word, one word's after the other's, each
+        /// word's sorted: their places among the names in sorted order, as
+        /// 32-bit little-endian integers.
+        files: ByteBuf,
         /// Whether this is the search's last chunk.
         last: bool,
     },
     /// Some words of a `words_only` search, in order.
     Words {
         /// The words.
-        words: Vec<String>,
+        words: Words,
         /// Whether this is the search's last chunk.
         last: bool,
     },
 }
 
-/// Entries (words plus files) per [`Reply::Matches`] chunk, at most.
-const CHUNK_ITEMS: usize = 4096;
+/// Words one after the other in one string (one allocation for a chunk of
+/// words, not one per word).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Words {
+    /// The words, concatenated.
+    pub text: String,
+    /// Where each word ends in `text`, as 32-bit little-endian integers.
+    pub ends: ByteBuf,
+}
+
+impl Words {
+    /// Appends `word`.
+    ///
+    /// # Panics
+    ///
+    /// If the text grows past 4 GiB.
+    pub fn push(&mut self, word: &str) {
+        self.text.push_str(word);
+        let end = u32::try_from(self.text.len()).expect("a chunk of words under 4 GiB");
+        self.ends.extend_from_slice(&end.to_le_bytes());
+    }
+}
+
+/// Entries (words plus files) per [`Reply::Matches`] chunk, at most
+/// (unless one word has more files).
+const CHUNK_ITEMS: usize = 16 * 1024;
+
+/// `values` as 32-bit little-endian integers, appended to `out`.
+pub fn to_bytes(values: &[u32], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + values.len() * 4, 0);
+    for (bytes, v) in out[start..].chunks_exact_mut(4).zip(values) {
+        bytes.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// The 32-bit little-endian integers of `bytes` (a trailing partial one is
+/// ignored), appended to `out`.
+pub fn from_bytes(bytes: &[u8], out: &mut Vec<u32>) {
+    let start = out.len();
+    out.resize(start + bytes.len() / 4, 0);
+    for (v, b) in out[start..].iter_mut().zip(bytes.chunks_exact(4)) {
+        *v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+}
 
 /// How a worker reads a file; tests swap it to make files fail.
 pub type Opener = fn(&Path) -> io::Result<File>;
@@ -140,7 +197,8 @@ pub(super) fn work(
     let mut builder = ShardBuilder::new();
     let mut scanner = Scanner::new();
     let mut failed: Vec<FileId> = Vec::new();
-    loop {
+    let mut max_file: Option<FileId> = None;
+    let ranks = loop {
         let request = match ch.receive::<Request>() {
             Ok(request) => request,
             Err(e) if e.is_closed() => return Ok(()),
@@ -151,6 +209,7 @@ pub(super) fn work(
                 let (mut bytes, mut words) = (0, 0);
                 let mut notes = Vec::new();
                 for (id, input) in files {
+                    max_file = max_file.max(Some(id));
                     let outcome = match &input {
                         Input::Path(path) => {
                             let path = Path::new(std::ffi::OsStr::from_bytes(path));
@@ -193,15 +252,25 @@ pub(super) fn work(
                     notes,
                 })?;
             }
-            Request::Finish => break,
+            Request::Finish { ranks } => break ranks,
             Request::Search { .. } => {
                 return Err(pprocess_exchange::Error::Protocol(
                     "search before the index is finished".into(),
                 ));
             }
         }
+    };
+    let mut map = Vec::new();
+    from_bytes(&ranks, &mut map);
+    drop(ranks);
+    if let Some(file) = max_file.filter(|&f| f as usize >= map.len()) {
+        return Err(pprocess_exchange::Error::Protocol(format!(
+            "no rank for file {file} (ranks of {} files)",
+            map.len()
+        )));
     }
-    let shard = std::mem::take(&mut builder).finish_without(&failed);
+    let shard = std::mem::take(&mut builder).finish_mapped(&failed, Some(&map));
+    drop(map);
     ch.send(&Reply::Finished {
         words: shard.words() as u64,
         entries: shard.entries(),
@@ -234,37 +303,38 @@ fn answer(
     words_only: bool,
 ) -> pprocess_exchange::Result<()> {
     let range = shard.range(pattern);
-    let mut matches = shard.slice(range).peekable();
+    let mut next = range.start;
     loop {
+        let start = next;
         let mut items = 0;
+        while next < range.end && (items < CHUNK_ITEMS || next == start) {
+            items += if words_only { 1 } else { 1 + shard.count(next) };
+            next += 1;
+        }
+        let last = next == range.end;
+        let mut words = Words::default();
+        let mut counts = Vec::new();
+        let mut files = Vec::new();
+        for (word, ids) in shard.slice(start..next) {
+            words.push(word);
+            if !words_only {
+                let n = u32::try_from(ids.len()).expect("fewer than 2^32 files");
+                counts.extend_from_slice(&n.to_le_bytes());
+                to_bytes(ids, &mut files);
+            }
+        }
         if words_only {
-            let mut words = Vec::new();
-            while items < CHUNK_ITEMS * 4 {
-                let Some((word, _)) = matches.next() else {
-                    break;
-                };
-                words.push(word.to_owned());
-                items += 1;
-            }
-            let last = matches.peek().is_none();
             ch.send(&Reply::Words { words, last })?;
-            if last {
-                return Ok(());
-            }
         } else {
-            let mut entries = Vec::new();
-            while items < CHUNK_ITEMS {
-                let Some((word, files)) = matches.next() else {
-                    break;
-                };
-                items += 1 + files.len();
-                entries.push((word.to_owned(), files.to_vec()));
-            }
-            let last = matches.peek().is_none();
-            ch.send(&Reply::Matches { entries, last })?;
-            if last {
-                return Ok(());
-            }
+            ch.send(&Reply::Matches {
+                words,
+                counts: ByteBuf::from(counts),
+                files: ByteBuf::from(files),
+                last,
+            })?;
+        }
+        if last {
+            return Ok(());
         }
     }
 }

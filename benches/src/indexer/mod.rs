@@ -8,6 +8,9 @@
 //! the pool's workers do), so they do a little less work than the program
 //! they are compared with.
 
+pub mod chart;
+pub mod run;
+
 use std::fs::File;
 use std::path::PathBuf;
 
