@@ -50,9 +50,9 @@ use std::time::{Duration, Instant};
 use pprocess_exchange::{Channel, Queue};
 use serde::{Deserialize, Serialize};
 
-use super::pool::open_file;
 #[cfg(doc)]
 use super::read_lossy;
+use super::scan::open_file;
 use super::scan::{Outcome, Scanner};
 use super::trie::BuildWordHasher;
 use super::{FileId, Index, file_name_of, iter_words};

@@ -24,9 +24,29 @@
 //! assert_eq!(scanner.scan(&b"ELF\0..."[..], |_| {}).unwrap(), Outcome::Binary);
 //! ```
 
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use super::tokenize::{is_separator, is_word_char};
+
+/// Opens `path` for reading, without blocking if it turned into a FIFO
+/// since the walk saw it.
+///
+/// # Errors
+///
+/// The error of `open(2)` or `fcntl(2)`, as for [`File::open`].
+pub fn open_file(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
 
 /// Bytes read at a time.
 pub const CHUNK: usize = 256 * 1024;

@@ -60,7 +60,7 @@ use super::walk::WalkOptions;
 use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, shard_lost, sort_names};
 use worker::{Opener, Reply, Request};
 
-pub use worker::open_file;
+pub use super::scan::open_file;
 
 /// How many workers, and how the work is handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,10 +9,9 @@
 //! [`Reply::Words`]) chunks, the last one marked, until the parent hangs
 //! up.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::thread;
 use std::time::Duration;
@@ -165,23 +164,6 @@ pub fn from_bytes(bytes: &[u8], out: &mut Vec<u32>) {
 
 /// How a worker reads a file; tests swap it to make files fail.
 pub type Opener = fn(&Path) -> io::Result<File>;
-
-/// Opens `path` for reading, without blocking if it turned into a FIFO
-/// since the walk saw it.
-///
-/// # Errors
-///
-/// The error of `open(2)` or `fcntl(2)`, as for [`File::open`].
-pub fn open_file(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other("not a regular file"));
-    }
-    Ok(file)
-}
 
 /// A worker's whole life, in a forked child. Returns when the parent hangs
 /// up.
