@@ -78,6 +78,7 @@ mod process;
 mod registry;
 mod remote;
 mod spawn;
+mod spawner;
 mod sys;
 mod transport;
 mod typed;
@@ -103,6 +104,7 @@ pub use process::{
 pub use registry::{track_fd, untrack_fd};
 pub use remote::{Failure, ProgramKey, RemoteFn};
 pub use spawn::{JoinHandle, spawn};
+pub use spawner::Spawner;
 pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
 pub use typed::{TypedChannel, TypedIter, start_typed};
 

@@ -272,6 +272,7 @@ pub struct Builder<C = MessagePack> {
     log: Option<std::path::PathBuf>,
     pub(crate) outlive_parent: bool,
     pub(crate) server: Option<crate::ForkServer>,
+    pub(crate) spawner: Option<std::sync::Arc<dyn crate::Spawner>>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -283,6 +284,7 @@ impl<C> fmt::Debug for Builder<C> {
             .field("socket_buffer", &self.socket_buffer)
             .field("outlive_parent", &self.outlive_parent)
             .field("server", &self.server)
+            .field("spawner", &self.spawner)
             .field("codec", &std::any::type_name::<C>())
             .finish_non_exhaustive()
     }
@@ -297,6 +299,7 @@ impl<C> Clone for Builder<C> {
             log: self.log.clone(),
             outlive_parent: self.outlive_parent,
             server: self.server.clone(),
+            spawner: self.spawner.clone(),
             _codec: PhantomData,
         }
     }
@@ -320,6 +323,7 @@ impl<C: Codec> Builder<C> {
             log: None,
             outlive_parent: false,
             server: None,
+            spawner: None,
             _codec: PhantomData,
         }
     }
