@@ -31,11 +31,22 @@
 //!
 //! Built with the feature `mpi` and started by `mpirun` or `srun` (seen in
 //! the environment: `OMPI_COMM_WORLD_SIZE`, `PMI_SIZE` or `PMIX_RANK`),
-//! [`init`] initialises MPI (`MPI_THREAD_FUNNELED`: only the thread that
-//! called `init` uses MPI). Otherwise — without the feature, or started
-//! directly — nothing of MPI is touched, and work runs on forked workers:
-//! through a [`ForkServer`](pprocess_transport::ForkServer) when `init`
-//! runs while the process has one thread, else forked from the process.
+//! [`init`] starts a thread that initialises MPI (`MPI_THREAD_FUNNELED`:
+//! only that thread ever calls MPI). Otherwise — without the feature, or
+//! started directly — nothing of MPI is touched, and work runs on forked
+//! workers: through a [`ForkServer`](pprocess_transport::ForkServer) when
+//! `init` runs while the process has one thread, else forked from the
+//! process.
+//!
+//! # Map, Queue and Exchange over ranks
+//!
+//! [`Cluster::builder`] is a [`Builder`] whose `start_fn` starts a worker
+//! on a free rank instead of forking one: on rank 0, the MPI thread relays
+//! between the rank and one end of a socketpair, and the other end is an
+//! ordinary channel that an exchange waits on with mio beside any other.
+//! So [`Map`] and [`Queue`](pprocess_exchange::Queue) with `call_fn` and
+//! `manage_fn`, and [`pmap_fn`], run over ranks unchanged; a worker holds
+//! its rank until its channel ends. Without MPI, the same builder forks.
 //!
 //! # Fork safety
 //!
