@@ -20,7 +20,7 @@
 //! # What crosses
 //!
 //! Work is a function plus arguments
-//! ([`RemoteFn`]): a `fn` item or a closure
+//! ([`RemoteFn`](pprocess_transport::RemoteFn)): a `fn` item or a closure
 //! that captures nothing, with serde arguments and results (MessagePack).
 //! A rank runs the same executable as rank 0 (checked at [`init`]), so the
 //! function is found there by its place in the executable; closures'
