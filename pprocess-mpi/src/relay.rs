@@ -19,8 +19,14 @@ use pprocess_transport::{SocketPair, Transport};
 
 use crate::wire;
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 64 << 10;
+/// Room made for the next read when no frame header says how much is
+/// coming.
+const READ_ROOM: usize = 4 << 10;
+
+/// Bytes before the first frame in the read buffer: with the frame's
+/// header, room for the remote function, so that a frame at the front
+/// becomes its task in place (no copy of the arguments).
+const GAP: usize = wire::FUNC_LEN - HEADER_LEN;
 
 /// The bridge's side of one worker.
 #[derive(Debug)]
@@ -28,8 +34,10 @@ pub(crate) struct Session {
     end: SocketPair,
     func: [u8; wire::FUNC_LEN],
     max_frame: usize,
-    /// Bytes read from the caller, not yet a whole frame.
+    /// Bytes read from the caller, from `GAP` to `filled`, not yet a whole
+    /// frame; zeroed room after that.
     rbuf: Vec<u8>,
+    filled: usize,
     /// Bytes for the caller, not yet written, from `wpos` on.
     wbuf: Vec<u8>,
     wpos: usize,
@@ -58,7 +66,8 @@ impl Session {
             end,
             func,
             max_frame,
-            rbuf: Vec::new(),
+            rbuf: vec![0; GAP],
+            filled: GAP,
             wbuf: Vec::new(),
             wpos: 0,
             tasks: VecDeque::new(),
@@ -74,21 +83,45 @@ impl Session {
         self.end.raw_fds()[0]
     }
 
+    /// How many more bytes the buffer should hold before the next read:
+    /// the rest of the frame whose header is in, or some room.
+    fn room(&self) -> usize {
+        let data = &self.rbuf[GAP..self.filled];
+        if let Some(header) = data.get(..HEADER_LEN) {
+            let (len, _) = decode_header(header.try_into().expect("HEADER_LEN bytes"));
+            if let Ok(len) = check_len(len, self.max_frame) {
+                let missing = (HEADER_LEN + len).saturating_sub(data.len());
+                if missing > 0 {
+                    return missing;
+                }
+            }
+        }
+        READ_ROOM
+    }
+
     /// Reads everything the caller has sent and cuts it into tasks.
     pub(crate) fn read(&mut self) {
-        if self.gone {
-            return;
-        }
-        let mut chunk = vec![0; READ_CHUNK];
         loop {
-            match self.end.read(&mut chunk) {
+            if self.gone {
+                return;
+            }
+            if self.ended {
+                // Nothing more is taken: read into scratch, to see the end.
+                self.rbuf.truncate(GAP);
+                self.filled = GAP;
+            }
+            let want = self.filled + self.room();
+            if self.rbuf.len() < want {
+                self.rbuf.resize(want, 0);
+            }
+            match self.end.read(&mut self.rbuf[self.filled..]) {
                 Ok(0) => {
                     self.caller_gone();
                     return;
                 }
                 Ok(n) => {
+                    self.filled += n;
                     if !self.ended {
-                        self.rbuf.extend_from_slice(&chunk[..n]);
                         self.cut_frames();
                     }
                 }
@@ -106,15 +139,16 @@ impl Session {
         self.gone = true;
         self.ended = true;
         self.tasks.clear();
-        self.wbuf.clear();
+        self.wbuf = Vec::new();
         self.wpos = 0;
+        self.rbuf = vec![0; GAP];
+        self.filled = GAP;
     }
 
-    /// Turns whole frames at the front of `rbuf` into tasks.
+    /// Turns whole frames at the front of the read buffer into tasks.
     fn cut_frames(&mut self) {
-        let mut at = 0;
-        while !self.ended && self.rbuf.len() - at >= HEADER_LEN {
-            let header: [u8; HEADER_LEN] = self.rbuf[at..at + HEADER_LEN]
+        while !self.ended && self.filled - GAP >= HEADER_LEN {
+            let header: [u8; HEADER_LEN] = self.rbuf[GAP..GAP + HEADER_LEN]
                 .try_into()
                 .expect("a slice of HEADER_LEN bytes");
             let (len, kind) = decode_header(&header);
@@ -125,22 +159,32 @@ impl Session {
                     break;
                 }
             };
-            if self.rbuf.len() - at - HEADER_LEN < len {
+            let end = GAP + HEADER_LEN + len;
+            if self.filled < end {
                 break;
             }
-            let payload = &self.rbuf[at + HEADER_LEN..at + HEADER_LEN + len];
+            // What follows the frame moves to a fresh buffer; the frame's
+            // buffer becomes the task: the function over the header and
+            // the gap, then the arguments where they were read.
+            let mut next = vec![0; GAP];
+            next.extend_from_slice(&self.rbuf[end..self.filled]);
+            self.filled = next.len();
+            let mut frame = std::mem::replace(&mut self.rbuf, next);
             match FrameKind::from_byte(kind) {
-                Ok(FrameKind::Data) => self.tasks.push_back(wire::task(&self.func, payload)),
+                Ok(FrameKind::Data) => {
+                    frame.truncate(end);
+                    frame[..wire::FUNC_LEN].copy_from_slice(&self.func);
+                    self.tasks.push_back(frame);
+                }
                 Ok(FrameKind::End) => self.ended = true,
                 Ok(FrameKind::Ack) => {}
                 Ok(FrameKind::Error) => self.fail("the caller sent an error frame"),
                 Err(e) => self.fail(&e.to_string()),
             }
-            at += HEADER_LEN + len;
         }
-        self.rbuf.drain(..at.min(self.rbuf.len()));
         if self.ended {
-            self.rbuf = Vec::new();
+            self.rbuf = vec![0; GAP];
+            self.filled = GAP;
         }
     }
 
@@ -175,7 +219,7 @@ impl Session {
 
     /// The rank's reply to the task it held: written to the caller. An
     /// error frame ends the session, as it ends a forked worker.
-    pub(crate) fn reply(&mut self, frame: &[u8]) {
+    pub(crate) fn reply(&mut self, frame: Vec<u8>) {
         self.inflight = false;
         if self.gone {
             return;
@@ -208,7 +252,13 @@ impl Session {
                 self.end_now();
             }
             None => {
-                self.wbuf.extend_from_slice(frame);
+                if self.wpos >= self.wbuf.len() {
+                    // Nothing else to write: the reply is the buffer.
+                    self.wbuf = frame;
+                    self.wpos = 0;
+                } else {
+                    self.wbuf.extend_from_slice(&frame);
+                }
                 if kind == FrameKind::Error as u8 {
                     self.end_now();
                 }
@@ -220,7 +270,8 @@ impl Session {
         self.ended = true;
         self.tasks.clear();
         self.failure = None;
-        self.rbuf = Vec::new();
+        self.rbuf = vec![0; GAP];
+        self.filled = GAP;
     }
 
     /// Writes what the caller has not been given yet, as far as the socket

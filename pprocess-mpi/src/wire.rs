@@ -29,7 +29,9 @@ pub(crate) const FUNC_LEN: usize = 24;
 /// Bytes of the hello every rank gets from rank 0.
 pub(crate) const HELLO_LEN: usize = 24;
 
-/// A task: the function, then its arguments.
+/// A task: the function, then its arguments (the bridge builds them in
+/// place; tests build them here).
+#[cfg(test)]
 pub(crate) fn task(func: &[u8; FUNC_LEN], args: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(FUNC_LEN + args.len());
     out.extend_from_slice(func);

@@ -22,7 +22,7 @@ fn pair(max_frame: usize) -> (Channel<MessagePack>, Session) {
 fn serve_one(s: &mut Session) -> bool {
     match s.next_task() {
         Some(task) => {
-            s.reply(&wire::answer(&task, 1234));
+            s.reply(wire::answer(&task, 1234));
             s.flush();
             true
         }
@@ -45,7 +45,7 @@ fn data_frames_become_tasks_one_at_a_time_and_end_of_stream_ends_the_session() {
     // The rank holds a task: no second one until it answers.
     assert!(s.next_task().is_none());
     assert!(s.is_inflight() && !s.is_done_with_rank());
-    s.reply(&wire::answer(&first, 1));
+    s.reply(wire::answer(&first, 1));
     s.flush();
     assert!(serve_one(&mut s));
     assert!(!serve_one(&mut s));
@@ -85,7 +85,7 @@ fn a_caller_that_closes_frees_the_rank_once_its_task_is_answered() {
     s.read();
     assert!(s.is_gone());
     assert!(!s.is_done_with_rank(), "the rank still holds a task");
-    s.reply(&wire::answer(&task, 1));
+    s.reply(wire::answer(&task, 1));
     s.flush();
     assert!(s.next_task().is_none(), "queued work is dropped");
     assert!(s.is_done_with_rank() && s.is_finished());
@@ -117,7 +117,7 @@ fn a_result_over_the_frame_limit_is_an_error_not_a_frame() {
         .unwrap()
         .to_vec();
     big.resize(HEADER_LEN + 100, 0);
-    s.reply(&big);
+    s.reply(big);
     s.flush();
     assert!(s.is_finished());
     let e = receive(&mut caller).unwrap_err();
@@ -148,4 +148,47 @@ fn a_partial_frame_waits_for_the_rest() {
     s.read();
     let task = s.next_task().unwrap();
     assert_eq!(&task[wire::FUNC_LEN..], &args[..]);
+}
+
+fn reverse(b: Vec<u8>) -> Vec<u8> {
+    b.into_iter().rev().collect()
+}
+
+#[test]
+fn frames_sent_together_and_a_large_one_become_intact_tasks_in_order() {
+    let (ours, theirs) = SocketPair::pair().unwrap();
+    let f = RemoteFn::<MessagePack>::new(reverse);
+    let mut s = Session::new(theirs, f.to_bytes(), 8 << 20).unwrap();
+    let mut caller: Channel<MessagePack> = Channel::new(Box::new(ours));
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| i.to_le_bytes()[1]).collect();
+    let sent = [vec![1u8, 2, 3], big, vec![9u8]];
+    // The big frame is more than the socket holds: the caller's writes
+    // and the session's reads take turns.
+    let writer = std::thread::spawn({
+        let sent = sent.clone();
+        move || {
+            for v in &sent {
+                caller.send(v).unwrap();
+            }
+            caller
+        }
+    });
+    let mut tasks = Vec::new();
+    while tasks.len() < 3 {
+        s.read();
+        while let Some(task) = s.next_task() {
+            tasks.push(task);
+            // Free the rank at once: the next one can be taken.
+            s.inflight = false;
+        }
+        std::thread::yield_now();
+    }
+    let _caller = writer.join().unwrap();
+    for (task, v) in tasks.iter().zip(&sent) {
+        assert_eq!(&task[..wire::FUNC_LEN], &f.to_bytes()[..]);
+        let mut out = Vec::new();
+        f.invoke(&task[wire::FUNC_LEN..], &mut out).unwrap();
+        let back: Vec<u8> = f.decode_result(&out).unwrap();
+        assert!(back.iter().rev().eq(v.iter()));
+    }
 }
