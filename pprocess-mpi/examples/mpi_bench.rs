@@ -21,7 +21,10 @@
 //! - `seq5ms`, `pmap5ms`: 200 items of about 5 ms of CPU, in rank 0 (in
 //!   the driver for fork) and with `pmap` over the workers;
 //! - `pmap_item`: `pmap` of 20000 tiny items, per item;
-//! - `call_item`: a `Map` of 300 `call_fn`s (a worker per call), per call.
+//! - `call_item`: a `Map` of 300 `call_fn`s (a worker per call), per call;
+//! - `reuse_item`: a `Queue` with reuse of 3000 `manage_fn` calls (one
+//!   message each way per call), per call, and `cpu_task`: the CPU time
+//!   rank 0 (the driver, for fork) spends per call, all its threads.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -33,7 +36,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pprocess_exchange::{Map, RemoteFn};
+use pprocess_exchange::{Map, Queue, RemoteFn};
 use serde_bytes::ByteBuf;
 
 const RTT_ROUNDS: usize = 4000;
@@ -41,6 +44,7 @@ const MIB_ROUNDS: usize = 100;
 const ITEMS_5MS: usize = 200;
 const TINY_ITEMS: u64 = 20_000;
 const CALLS: u64 = 300;
+const REUSED_CALLS: u64 = 3000;
 
 fn echo(b: ByteBuf) -> ByteBuf {
     b
@@ -164,6 +168,37 @@ fn measure(prefix: &str, cluster: &pprocess_mpi::Cluster, iters: u64) {
         &format!("{prefix}_call_item"),
         t.elapsed().as_secs_f64() / CALLS as f64,
     );
+
+    // One message each way per call on workers that stay: what rank 0
+    // (this process) spends per task bounds how many ranks it can feed.
+    let cpu = cpu_seconds();
+    let t = Instant::now();
+    let mut queue = Queue::<u64>::with_builder(cluster.builder())
+        .unwrap()
+        .limit(cluster.workers())
+        .reuse(true);
+    let calc = queue.manage_fn(square);
+    for x in 0..REUSED_CALLS {
+        calc.call(&mut queue, x).unwrap();
+    }
+    let total: u64 = queue.map(Result::unwrap).sum();
+    assert_eq!(total, (0..REUSED_CALLS).map(square).sum::<u64>());
+    say(
+        &format!("{prefix}_reuse_item"),
+        t.elapsed().as_secs_f64() / REUSED_CALLS as f64,
+    );
+    say(
+        &format!("{prefix}_cpu_task"),
+        (cpu_seconds() - cpu) / REUSED_CALLS as f64,
+    );
+}
+
+/// CPU time (user + system) of this process so far, all its threads.
+fn cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+    let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 * 1e-6;
+    tv(u.user_time()) + tv(u.system_time())
 }
 
 /// Raw rsmpi: rank 0 sends, rank 1 answers (the echo, or the length).
