@@ -16,7 +16,9 @@
 //! `--mca btl self,tcp`).
 //!
 //! Figures (every one is time per operation):
-//! - `rtt64`: a 64-byte message to a worker and back;
+//! - `rtt64`: a 64-byte message to a worker and back (`hop_rtt64`: over a
+//!   socketpair to a thread that echoes the frame, the bridge's first hop
+//!   alone);
 //! - `mib`: 1 MiB to a worker, which answers with its length;
 //! - `seq5ms`, `pmap5ms`: 200 items of about 5 ms of CPU, in rank 0 (in
 //!   the driver for fork) and with `pmap` over the workers;
@@ -193,6 +195,36 @@ fn measure(prefix: &str, cluster: &pprocess_mpi::Cluster, iters: u64) {
     );
 }
 
+/// A 64-byte message's round trip over a socketpair to a thread that
+/// echoes its bytes: the hop between the caller and rank 0's bridge
+/// thread, without MPI and without the bridge's work.
+fn hop() {
+    use std::io::{Read, Write};
+    let (ours, mut theirs) = pprocess_exchange::SocketPair::pair().unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut frame = [0u8; 128];
+        while theirs.read_exact(&mut frame[..5]).is_ok() {
+            let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+            if theirs.read_exact(&mut frame[5..5 + len]).is_err()
+                || theirs.write_all(&frame[..5 + len]).is_err()
+            {
+                return;
+            }
+        }
+    });
+    let mut ch: pprocess_exchange::Channel = pprocess_exchange::Channel::new(Box::new(ours));
+    let small = ByteBuf::from(vec![7u8; 64]);
+    let mut rtt = || {
+        ch.send(&small).unwrap();
+        let back: ByteBuf = ch.receive().unwrap();
+        assert_eq!(back.len(), 64);
+    };
+    per(200, &mut rtt);
+    say("hop_rtt64", per(RTT_ROUNDS, &mut rtt));
+    drop(ch);
+    echo.join().unwrap();
+}
+
 /// CPU time (user + system) of this process so far, all its threads.
 fn cpu_seconds() -> f64 {
     use nix::sys::resource::{UsageWho, getrusage};
@@ -310,7 +342,10 @@ fn main() {
         launch("2", "--raw", iters, &mut samples);
         launch("4", "--bridge", iters, &mut samples);
         // The fork figures, kept and parsed like the jobs'.
-        let text = capture(|| measure("fork", &cluster, iters));
+        let text = capture(|| {
+            measure("fork", &cluster, iters);
+            hop();
+        });
         collect(&text, &mut samples);
     }
     let mut names: Vec<String> = samples.iter().map(|(n, _)| n.clone()).collect();
@@ -357,6 +392,7 @@ fn main() {
     println!();
     ratio("rtt64: bridge / raw mpi", "mpi_rtt64", "raw_rtt64");
     ratio("rtt64: bridge / forked worker", "mpi_rtt64", "fork_rtt64");
+    ratio("rtt64: socketpair hop to a thread / bridge", "hop_rtt64", "mpi_rtt64");
     ratio("1 MiB throughput: bridge / raw mpi", "raw_mib", "mpi_mib");
     ratio("1 MiB throughput: bridge / forked", "fork_mib", "mpi_mib");
     ratio(
