@@ -336,6 +336,8 @@ fn main() {
         .unwrap_or(5);
     let iters = iters.unwrap_or_else(calibrate);
     eprintln!("work: {iters} steps per item (about 5 ms); {rounds} rounds");
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load_before = load();
     let mut samples: Vec<(String, f64)> = Vec::new();
     for round in 0..rounds {
         eprintln!("round {}", round + 1);
@@ -348,6 +350,8 @@ fn main() {
         });
         collect(&text, &mut samples);
     }
+    println!("load average before: {}", load_before.trim());
+    println!("load average after:  {}", load().trim());
     let mut names: Vec<String> = samples.iter().map(|(n, _)| n.clone()).collect();
     names.sort();
     names.dedup();
