@@ -167,7 +167,12 @@ pub(crate) fn run(world: &SimpleCommunicator, pool: &Pool, mut poll: Poll) {
         }
         // Spinning a while after the last event saves a thread wake-up
         // (several microseconds) on each message of a busy exchange.
-        let timeout = if progress || last_event.elapsed() < SPIN {
+        let timeout = if progress {
+            Some(Duration::ZERO)
+        } else if last_event.elapsed() < SPIN {
+            // Let a thread that waits for this core (the caller, woken by
+            // a reply) run first.
+            std::thread::yield_now();
             Some(Duration::ZERO)
         } else if !inflight && !stopping {
             None

@@ -60,7 +60,9 @@ fn wait_message(
             std::thread::sleep(nap);
             nap = (nap * 2).min(MAX_NAP);
         } else {
-            std::hint::spin_loop();
+            // On a host with more ranks than cores, the rank that holds
+            // the core it waits on gets it first.
+            std::thread::yield_now();
         }
     }
 }
