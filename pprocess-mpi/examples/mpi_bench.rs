@@ -396,7 +396,11 @@ fn main() {
     println!();
     ratio("rtt64: bridge / raw mpi", "mpi_rtt64", "raw_rtt64");
     ratio("rtt64: bridge / forked worker", "mpi_rtt64", "fork_rtt64");
-    ratio("rtt64: socketpair hop to a thread / bridge", "hop_rtt64", "mpi_rtt64");
+    ratio(
+        "rtt64: socketpair hop to a thread / bridge",
+        "hop_rtt64",
+        "mpi_rtt64",
+    );
     ratio("1 MiB throughput: bridge / raw mpi", "raw_mib", "mpi_mib");
     ratio("1 MiB throughput: bridge / forked", "fork_mib", "mpi_mib");
     ratio(
