@@ -86,7 +86,8 @@ use serde::de::DeserializeOwned;
 /// machine. Made by [`init`].
 ///
 /// On rank 0 it lives for the rest of the program; when it is dropped, the
-/// other ranks end. It is not `Send`: drop it on the thread that called
+/// other ranks end (once they have answered the tasks they hold: the drop
+/// waits for them), and channels still open to ranks read end of file. It is not `Send`: drop it on the thread that called
 /// [`init`] (a fork server's workers end with the thread that started it).
 #[derive(Debug)]
 pub struct Cluster {
@@ -180,6 +181,10 @@ impl Cluster {
     /// Under MPI, a worker holds its rank until its channel is closed or
     /// ended: use a limit of at most [`Cluster::workers`] (more workers
     /// than that wait for a free rank, as forks wait at the process limit).
+    /// When every rank is held by channels that are still open and the
+    /// caller has no worker of its own to wait for (two exchanges at once,
+    /// each holding ranks), `start_fn` fails with
+    /// [`Error::Fork`] whose source is `EAGAIN`.
     /// Only remote functions go to ranks: [`Builder::start`] and
     /// [`Builder::create`] fork this process, which must not happen under
     /// MPI.
