@@ -307,6 +307,39 @@ fn main() {
         })(),
     );
 
+    check(
+        "with every rank held, start_fn is EAGAIN; a rank let go is given again",
+        (|| {
+            if expected_ranks < 2 {
+                // Rank 0 works alone, for any number of workers.
+                return Ok(());
+            }
+            let builder = cluster.builder();
+            let mut held = Vec::new();
+            for _ in 0..cluster.workers() {
+                held.push(
+                    builder
+                        .start_fn(RemoteFn::new(square))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            match builder.start_fn(RemoteFn::new(square)) {
+                Err(e) if pprocess_exchange::is_temporary(&e) => {}
+                Err(e) => return Err(format!("not EAGAIN: {e}")),
+                Ok(_) => return Err("a rank was given twice".into()),
+            }
+            drop(held);
+            let mut ch = builder
+                .start_fn(RemoteFn::new(square))
+                .map_err(|e| e.to_string())?;
+            ch.send(&12u64).map_err(|e| e.to_string())?;
+            match ch.receive_timeout::<u64>(Duration::from_secs(30)) {
+                Ok(144) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })(),
+    );
+
     if std::env::var_os("PPROCESS_MPI_DIE_AT").is_some() {
         // A rank dies mid-run: the launcher ends the job (this line is not
         // reached, or its error is reported).
