@@ -82,12 +82,6 @@ use pprocess_exchange::{Builder, Map, MessagePack, pmap_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// `SO_SNDBUF` and `SO_RCVBUF` of the socketpairs between the caller and
-/// rank 0's bridge: a large argument crosses in a few writes rather than
-/// a write per default buffer (about 200 KiB), each a thread hand-off.
-#[cfg(feature = "mpi")]
-const BRIDGE_SOCKET_BUFFER: usize = 4 << 20;
-
 /// Where work runs: the ranks of an MPI job, or forked workers of this
 /// machine. Made by [`init`].
 ///
@@ -220,9 +214,7 @@ impl Cluster {
         match &self.backend {
             Backend::Local(l) => l.builder(),
             #[cfg(feature = "mpi")]
-            Backend::Mpi(r) => Builder::new()
-                .socket_buffer_size(BRIDGE_SOCKET_BUFFER)
-                .spawner(std::sync::Arc::new(r.spawner())),
+            Backend::Mpi(r) => Builder::new().spawner(std::sync::Arc::new(r.spawner())),
         }
     }
 
