@@ -8,12 +8,15 @@
 //! Rank 0 runs every check and prints one line per check, then
 //! `N passed, M failed`; it exits with 1 if any failed. The other ranks
 //! serve. With `PPROCESS_MPI_DIE_AT=K` in the environment (`mpirun -x`),
-//! the rank that gets item K of the last check aborts instead, so that a
+//! the rank that gets item K of the last check is killed (`SIGKILL`), so that a
 //! job whose rank dies can be shown to end (mpirun reports it and exits
 //! non-zero) rather than hang.
 
 use std::collections::BTreeSet;
 
+use std::time::Duration;
+
+use pprocess_exchange::{Map, Queue, RemoteFn, pmap_fn};
 use pprocess_mpi::Error;
 
 fn square(x: u64) -> u64 {
@@ -39,10 +42,22 @@ fn reverse(bytes: Vec<u8>) -> Vec<u8> {
     bytes.into_iter().rev().collect()
 }
 
+fn slow_unless_zero(x: u64) -> u64 {
+    assert!(x != 0, "item zero fails at once");
+    std::thread::sleep(Duration::from_millis(30));
+    x
+}
+
+fn pair_product((i, j): (u32, u32)) -> (u32, u32, u32) {
+    (i, i * j, std::process::id())
+}
+
 fn die_at(x: u64) -> u64 {
     let target = std::env::var("PPROCESS_MPI_DIE_AT").ok();
     if target.and_then(|t| t.parse::<u64>().ok()) == Some(x) {
-        std::process::abort();
+        // Killed as from outside (the OOM killer, an operator): nothing
+        // of this process runs after this.
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
     x
 }
@@ -162,6 +177,168 @@ fn main() {
             Err(e) => Err(e.to_string()),
         }
     });
+
+    check(
+        "Map of call_fn over the cluster's builder keeps input order",
+        (|| {
+            let mut map = Map::<u64>::with_builder(cluster.builder())
+                .map_err(|e| e.to_string())?
+                .limit(cluster.workers());
+            for x in 0..50u64 {
+                map.call_fn(square, x).map_err(|e| e.to_string())?;
+            }
+            let got = map.into_vec().map_err(|e| e.to_string())?;
+            if got == (0..50).map(|x| x * x).collect::<Vec<_>>() {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        })(),
+    );
+
+    check(
+        "a Map whose limit exceeds the ranks waits for free ranks",
+        (|| {
+            let mut map = Map::<u64>::with_builder(cluster.builder())
+                .map_err(|e| e.to_string())?
+                .limit(cluster.workers() * 4);
+            for x in 0..40u64 {
+                map.call_fn(square, x).map_err(|e| e.to_string())?;
+            }
+            let got = map.into_vec().map_err(|e| e.to_string())?;
+            if got == (0..40).map(|x| x * x).collect::<Vec<_>>() {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        })(),
+    );
+
+    check(
+        "Queue with manage_fn and reuse spreads calls over the ranks",
+        (|| {
+            let mut queue = Queue::<(u32, u32, u32)>::with_builder(cluster.builder())
+                .map_err(|e| e.to_string())?
+                .limit(cluster.workers())
+                .reuse(true);
+            let calc = queue.manage_fn(pair_product);
+            for i in 0..30 {
+                calc.call(&mut queue, (i, 10)).map_err(|e| e.to_string())?;
+            }
+            let got: Vec<(u32, u32, u32)> = queue
+                .collect::<Result<_, _>>()
+                .map_err(|e: Error| e.to_string())?;
+            let mut products: Vec<(u32, u32)> = got.iter().map(|&(i, p, _)| (i, p)).collect();
+            products.sort_unstable();
+            let pids: BTreeSet<u32> = got.iter().map(|&(_, _, pid)| pid).collect();
+            let wanted = cluster.workers().min(2);
+            if products != (0..30).map(|i| (i, i * 10)).collect::<Vec<_>>() {
+                Err(format!("{products:?}"))
+            } else if pids.len() < wanted {
+                Err(format!("{} distinct ranks, wanted {wanted}", pids.len()))
+            } else {
+                Ok(())
+            }
+        })(),
+    );
+
+    check(
+        "pmap_fn over the builder, five times in a row",
+        (|| {
+            for round in 0..5u64 {
+                let got = pmap_fn(
+                    &cluster.builder(),
+                    square,
+                    round..round + 300,
+                    cluster.workers(),
+                )
+                .map_err(|e| e.to_string())?;
+                if got != (round..round + 300).map(|x| x * x).collect::<Vec<_>>() {
+                    return Err(format!("round {round}: wrong results"));
+                }
+            }
+            Ok(())
+        })(),
+    );
+
+    check(
+        "a pmap right after one that failed early waits for the busy ranks",
+        (|| {
+            let failed = cluster.pmap(slow_unless_zero, 0..(cluster.workers() as u64 * 2));
+            match failed {
+                Err(Error::Remote { message, kind, .. })
+                    if message == "item 0 panicked: item zero fails at once"
+                        && kind == pprocess_core::RemoteKind::Panic => {}
+                other => return Err(format!("first pmap: {other:?}")),
+            }
+            let got = cluster
+                .pmap(square, 0..100u64)
+                .map_err(|e| format!("second pmap: {e}"))?;
+            if got == (0..100).map(|x| x * x).collect::<Vec<_>>() {
+                Ok(())
+            } else {
+                Err("second pmap: wrong results".into())
+            }
+        })(),
+    );
+
+    check(
+        "a channel from start_fn answers each call, then ends",
+        (|| {
+            let mut ch = cluster
+                .builder()
+                .start_fn(RemoteFn::new(square))
+                .map_err(|e| e.to_string())?;
+            for x in [3u64, 4, 5] {
+                ch.send(&x).map_err(|e| e.to_string())?;
+            }
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(
+                    ch.receive_timeout::<u64>(Duration::from_secs(30))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            ch.send_end().map_err(|e| e.to_string())?;
+            match ch.receive_timeout::<u64>(Duration::from_secs(30)) {
+                Err(Error::Closed) if got == [9, 16, 25] => Ok(()),
+                other => Err(format!("{got:?}, then {other:?}")),
+            }
+        })(),
+    );
+
+    check(
+        "with every rank held, start_fn is EAGAIN; a rank let go is given again",
+        (|| {
+            if expected_ranks < 2 {
+                // Rank 0 works alone, for any number of workers.
+                return Ok(());
+            }
+            let builder = cluster.builder();
+            let mut held = Vec::new();
+            for _ in 0..cluster.workers() {
+                held.push(
+                    builder
+                        .start_fn(RemoteFn::new(square))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            match builder.start_fn(RemoteFn::new(square)) {
+                Err(e) if pprocess_exchange::is_temporary(&e) => {}
+                Err(e) => return Err(format!("not EAGAIN: {e}")),
+                Ok(_) => return Err("a rank was given twice".into()),
+            }
+            drop(held);
+            let mut ch = builder
+                .start_fn(RemoteFn::new(square))
+                .map_err(|e| e.to_string())?;
+            ch.send(&12u64).map_err(|e| e.to_string())?;
+            match ch.receive_timeout::<u64>(Duration::from_secs(30)) {
+                Ok(144) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })(),
+    );
 
     if std::env::var_os("PPROCESS_MPI_DIE_AT").is_some() {
         // A rank dies mid-run: the launcher ends the job (this line is not

@@ -20,7 +20,7 @@
 //! # What crosses
 //!
 //! Work is a function plus arguments
-//! ([`RemoteFn`]): a `fn` item or a closure
+//! ([`RemoteFn`](pprocess_transport::RemoteFn)): a `fn` item or a closure
 //! that captures nothing, with serde arguments and results (MessagePack).
 //! A rank runs the same executable as rank 0 (checked at [`init`]), so the
 //! function is found there by its place in the executable; closures'
@@ -31,11 +31,22 @@
 //!
 //! Built with the feature `mpi` and started by `mpirun` or `srun` (seen in
 //! the environment: `OMPI_COMM_WORLD_SIZE`, `PMI_SIZE` or `PMIX_RANK`),
-//! [`init`] initialises MPI (`MPI_THREAD_FUNNELED`: only the thread that
-//! called `init` uses MPI). Otherwise — without the feature, or started
-//! directly — nothing of MPI is touched, and work runs on forked workers:
-//! through a [`ForkServer`](pprocess_transport::ForkServer) when `init`
-//! runs while the process has one thread, else forked from the process.
+//! [`init`] starts a thread that initialises MPI (`MPI_THREAD_FUNNELED`:
+//! only that thread ever calls MPI). Otherwise — without the feature, or
+//! started directly — nothing of MPI is touched, and work runs on forked
+//! workers: through a [`ForkServer`](pprocess_transport::ForkServer) when
+//! `init` runs while the process has one thread, else forked from the
+//! process.
+//!
+//! # Map, Queue and Exchange over ranks
+//!
+//! [`Cluster::builder`] is a [`Builder`] whose `start_fn` starts a worker
+//! on a free rank instead of forking one: on rank 0, the MPI thread relays
+//! between the rank and one end of a socketpair, and the other end is an
+//! ordinary channel that an exchange waits on with mio beside any other.
+//! So [`Map`] and [`Queue`](pprocess_exchange::Queue) with `call_fn` and
+//! `manage_fn`, and [`pmap_fn`], run over ranks unchanged; a worker holds
+//! its rank until its channel ends. Without MPI, the same builder forks.
 //!
 //! # Fork safety
 //!
@@ -52,34 +63,32 @@
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "mpi")]
+mod bridge;
 mod local;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod pool;
 #[cfg(feature = "mpi")]
 mod ranks;
-// Without the feature, only the tests use the wire format.
+// Without the feature, only the tests use the relay and the wire format.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod relay;
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod wire;
 
 pub use pprocess_core::{Error, Result};
 
-use pprocess_transport::{MessagePack, RemoteFn};
+use pprocess_exchange::{Builder, Map, MessagePack, pmap_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-/// Items per task of [`Cluster::pmap`], per worker, so that ranks stay
-/// balanced when items take different times.
-const TASKS_PER_WORKER: usize = 8;
-
-#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-/// The most items in one task.
-const MAX_CHUNK: usize = 8192;
 
 /// Where work runs: the ranks of an MPI job, or forked workers of this
 /// machine. Made by [`init`].
 ///
 /// On rank 0 it lives for the rest of the program; when it is dropped, the
-/// other ranks end. It is not `Send`: the thread that called [`init`] owns
-/// MPI.
+/// other ranks end (once they have answered the tasks they hold: the drop
+/// waits for them), and channels still open to ranks read end of file. It is not `Send`: drop it on the thread that called
+/// [`init`] (a fork server's workers end with the thread that started it).
 #[derive(Debug)]
 pub struct Cluster {
     backend: Backend,
@@ -115,9 +124,9 @@ pub fn launched_by_mpi() -> bool {
 ///
 /// # Errors
 ///
-/// [`Error::Protocol`] if MPI was initialised already; [`Error::Io`] if the
-/// executable cannot be read (to check that every rank runs the same one).
-/// A rank whose executable differs from rank 0's aborts the job.
+/// [`Error::Protocol`] if MPI was initialised already; [`Error::Io`] if
+/// the thread that owns MPI cannot be started. A rank whose executable
+/// differs from rank 0's (or cannot be read) aborts the job.
 pub fn init() -> Result<Cluster> {
     #[cfg(feature = "mpi")]
     if launched_by_mpi() {
@@ -162,8 +171,57 @@ impl Cluster {
         }
     }
 
+    /// A builder whose [`Builder::start_fn`] starts workers where this
+    /// cluster runs work: on a free rank under MPI (its
+    /// [`Builder::spawner`]), else on the fork server or by forking. Give
+    /// it to [`Map::with_builder`], [`Queue::with_builder`] or an
+    /// [`Exchange`], and use their `call_fn` and `manage_fn`, or to
+    /// [`pmap_fn`]: the same code runs on forked workers and over ranks.
+    ///
+    /// Under MPI, a worker holds its rank until its channel is closed or
+    /// ended: use a limit of at most [`Cluster::workers`] (more workers
+    /// than that wait for a free rank, as forks wait at the process limit).
+    /// When every rank is held by channels that are still open and the
+    /// caller has no worker of its own to wait for (two exchanges at once,
+    /// each holding ranks), `start_fn` fails with
+    /// [`Error::Fork`] whose source is `EAGAIN`.
+    /// Only remote functions go to ranks: [`Builder::start`] and
+    /// [`Builder::create`] fork this process, which must not happen under
+    /// MPI.
+    ///
+    /// [`Queue::with_builder`]: pprocess_exchange::Queue::with_builder
+    /// [`Exchange`]: pprocess_exchange::Exchange
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pprocess_exchange::Map;
+    ///
+    /// fn cube(x: u64) -> u64 {
+    ///     x * x * x
+    /// }
+    ///
+    /// let cluster = pprocess_mpi::init()?;
+    /// let mut map = Map::<u64>::with_builder(cluster.builder())?.limit(cluster.workers());
+    /// for x in 1..=4 {
+    ///     map.call_fn(cube, x)?;
+    /// }
+    /// assert_eq!(map.into_vec()?, [1, 8, 27, 64]);
+    /// # Ok::<(), pprocess_mpi::Error>(())
+    /// ```
+    #[must_use]
+    pub fn builder(&self) -> Builder<MessagePack> {
+        match &self.backend {
+            Backend::Local(l) => l.builder(),
+            #[cfg(feature = "mpi")]
+            Backend::Mpi(r) => Builder::new().spawner(std::sync::Arc::new(r.spawner())),
+        }
+    }
+
     /// Applies `f` to every item on the workers and returns the results in
-    /// input order; the items travel to the workers in chunks.
+    /// input order; the items travel to the workers in chunks. It is
+    /// [`pmap_fn`] over [`Cluster::builder`] with [`Cluster::workers`]
+    /// workers.
     ///
     /// # Examples
     ///
@@ -184,27 +242,12 @@ impl Cluster {
         T: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        let items: Vec<T> = items.into_iter().collect();
-        match &self.backend {
-            Backend::Local(l) => l.pmap(f, items),
-            #[cfg(feature = "mpi")]
-            Backend::Mpi(r) => {
-                let func = RemoteFn::<MessagePack>::each(f);
-                let n = items.len();
-                let chunk = (n / (self.workers() * TASKS_PER_WORKER)).clamp(1, MAX_CHUNK);
-                let tasks = chunk_tasks(&func, items, chunk)?;
-                let mut out = Vec::with_capacity(n);
-                for result in r.run(func, tasks) {
-                    out.extend(func.decode_result::<Vec<R>>(&result?)?);
-                }
-                Ok(out)
-            }
-        }
+        pmap_fn(&self.builder(), f, items, self.workers())
     }
 
-    /// Runs `f` on each item as a call of its own (like a `Map` of managed
-    /// calls): every result, in input order, each `Ok` or the error of its
-    /// own call.
+    /// Runs `f` on each item as a call of its own (a [`Map`] of
+    /// `call_fn`s over [`Cluster::builder`]): every result, in input
+    /// order, each `Ok` or the error of its own call.
     ///
     /// # Examples
     ///
@@ -234,67 +277,10 @@ impl Cluster {
         T: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        let items: Vec<T> = items.into_iter().collect();
-        match &self.backend {
-            Backend::Local(l) => l.map(f, items),
-            #[cfg(feature = "mpi")]
-            Backend::Mpi(r) => {
-                let func = RemoteFn::<MessagePack>::new(f);
-                let mut tasks = Vec::with_capacity(items.len());
-                for item in &items {
-                    let mut args = Vec::new();
-                    func.encode_args(item, &mut args)?;
-                    tasks.push(args);
-                }
-                Ok(r.run(func, tasks)
-                    .into_iter()
-                    .map(|r| r.and_then(|bytes| func.decode_result::<R>(&bytes)))
-                    .collect())
-            }
+        let mut map = Map::<R>::with_builder(self.builder())?.limit(self.workers());
+        for item in items {
+            map.call_fn(f, item)?;
         }
-    }
-}
-
-/// Cuts `items` into tasks of `chunk` items for an `each` function:
-/// `(first position, items)`, encoded.
-#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-fn chunk_tasks<T: Serialize>(
-    func: &RemoteFn<MessagePack>,
-    items: Vec<T>,
-    chunk: usize,
-) -> Result<Vec<Vec<u8>>> {
-    let mut tasks = Vec::with_capacity(items.len().div_ceil(chunk.max(1)));
-    let mut first = 0;
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        let part: Vec<T> = items.by_ref().take(chunk.max(1)).collect();
-        let mut args = Vec::new();
-        func.encode_args(&(first, &part), &mut args)?;
-        first += part.len();
-        tasks.push(args);
-    }
-    Ok(tasks)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn double(x: u32) -> u32 {
-        x * 2
-    }
-
-    #[test]
-    fn chunks_carry_their_first_position_and_run_in_order() {
-        let func = RemoteFn::<MessagePack>::each(double);
-        let tasks = chunk_tasks(&func, (0..10u32).collect(), 4).unwrap();
-        assert_eq!(tasks.len(), 3);
-        let mut all = Vec::new();
-        for t in &tasks {
-            let mut out = Vec::new();
-            func.invoke(t, &mut out).unwrap();
-            all.extend(func.decode_result::<Vec<u32>>(&out).unwrap());
-        }
-        assert_eq!(all, (0..10).map(|x| x * 2).collect::<Vec<_>>());
+        Ok(map.collect())
     }
 }

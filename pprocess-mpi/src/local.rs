@@ -1,10 +1,7 @@
 //! Work on this machine: forked workers, from a fork server when one could
 //! be started (the process had one thread), else from this process.
 
-use pprocess_core::Result;
-use pprocess_exchange::{Builder, ForkServer, Map, MessagePack, num_cores, pmap_fn};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use pprocess_exchange::{Builder, ForkServer, MessagePack, num_cores};
 
 #[derive(Debug)]
 pub(crate) struct Local {
@@ -34,23 +31,7 @@ impl Local {
         num_cores()
     }
 
-    pub(crate) fn pmap<T, R>(&self, f: fn(T) -> R, items: Vec<T>) -> Result<Vec<R>>
-    where
-        T: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        pmap_fn(&self.builder, f, items, None)
-    }
-
-    pub(crate) fn map<T, R>(&self, f: fn(T) -> R, items: Vec<T>) -> Result<Vec<Result<R>>>
-    where
-        T: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        let mut map = Map::<R>::with_builder(self.builder.clone())?.limit(num_cores());
-        for item in items {
-            map.call_fn(f, item)?;
-        }
-        Ok(map.collect())
+    pub(crate) fn builder(&self) -> Builder<MessagePack> {
+        self.builder.clone()
     }
 }

@@ -3,14 +3,18 @@
 //!
 //! ```text
 //! task (tag TASK):   remote function (24 bytes) | arguments (codec bytes)
-//! reply (tag REPLY): 0 | result (codec bytes)
-//!                    1 (failed) or 2 (panicked) | pid (i32 LE) | message (UTF-8)
+//! reply (tag REPLY): one frame, as a channel carries it: a data frame with
+//!                    the encoded result, or an error frame (RemoteReport)
 //! stop (tag STOP):   empty: the rank ends
 //! hello (broadcast): program key (16 bytes) | executable fingerprint (u64 LE)
 //! ```
+//!
+//! A reply is the very frame that rank 0's bridge writes to the caller's
+//! channel, so the bridge copies no payload on the way back.
 
-use pprocess_core::{Error, Pid, Result};
-use pprocess_transport::Failure;
+use pprocess_core::frame::{FrameKind, HEADER_LEN, encode_header};
+use pprocess_core::{Error, Pid, RemoteKind, RemoteReport, Result};
+use pprocess_transport::{Failure, MessagePack, RemoteFn};
 
 /// Tag of a task from rank 0.
 pub(crate) const TASK: i32 = 1;
@@ -25,7 +29,9 @@ pub(crate) const FUNC_LEN: usize = 24;
 /// Bytes of the hello every rank gets from rank 0.
 pub(crate) const HELLO_LEN: usize = 24;
 
-/// A task: the function, then its arguments.
+/// A task: the function, then its arguments (the bridge builds them in
+/// place; tests build them here).
+#[cfg(test)]
 pub(crate) fn task(func: &[u8; FUNC_LEN], args: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(FUNC_LEN + args.len());
     out.extend_from_slice(func);
@@ -44,48 +50,55 @@ pub(crate) fn split_task(bytes: &[u8]) -> Result<(&[u8], &[u8])> {
     Ok(bytes.split_at(FUNC_LEN))
 }
 
-/// A reply: the encoded result, or the failure and the pid that had it.
-pub(crate) fn reply(outcome: std::result::Result<&[u8], (&Failure, Pid)>) -> Vec<u8> {
-    match outcome {
-        Ok(result) => {
-            let mut out = Vec::with_capacity(1 + result.len());
-            out.push(0);
-            out.extend_from_slice(result);
-            out
-        }
-        Err((failure, pid)) => {
-            let mut out = Vec::with_capacity(5 + failure.message.len());
-            out.push(if failure.panicked { 2 } else { 1 });
-            out.extend_from_slice(&pid.to_le_bytes());
-            out.extend_from_slice(failure.message.as_bytes());
-            out
-        }
+/// An error frame: `pid` failed with `message`.
+pub(crate) fn error_frame(pid: Pid, kind: RemoteKind, message: &str) -> Vec<u8> {
+    let mut out = vec![0; HEADER_LEN];
+    RemoteReport {
+        pid,
+        kind,
+        message: message.to_string(),
+        chain: Vec::new(),
     }
+    .encode(&mut out);
+    let header = encode_header(FrameKind::Error, out.len() - HEADER_LEN).unwrap_or([
+        0,
+        0,
+        0,
+        0,
+        FrameKind::Error as u8,
+    ]);
+    out[..HEADER_LEN].copy_from_slice(&header);
+    out
 }
 
-/// Reads a reply: the result's bytes, or [`Error::Remote`] for a failure.
-pub(crate) fn read_reply(bytes: &[u8]) -> Result<&[u8]> {
-    match bytes.split_first() {
-        Some((0, result)) => Ok(result),
-        Some((&tag @ (1 | 2), rest)) if rest.len() >= 4 => {
-            let (pid, message) = rest.split_at(4);
-            let mut p = [0u8; 4];
-            p.copy_from_slice(pid);
-            Err(Error::Remote {
-                pid: Pid::from_le_bytes(p),
-                message: String::from_utf8_lossy(message).into_owned(),
-                kind: if tag == 2 {
-                    pprocess_core::RemoteKind::Panic
-                } else {
-                    pprocess_core::RemoteKind::Error
-                },
-                source: None,
-            })
-        }
-        _ => Err(Error::Protocol(format!(
-            "malformed reply of {} bytes from a rank",
-            bytes.len()
-        ))),
+/// Runs a task here and returns the reply frame: the result as a data
+/// frame, or an error frame naming `pid` if the function panicked, its
+/// arguments or result did not decode or encode, or the task is malformed.
+pub(crate) fn answer(task: &[u8], pid: Pid) -> Vec<u8> {
+    let (func, args) = match split_task(task)
+        .and_then(|(func, args)| Ok((RemoteFn::<MessagePack>::from_bytes(func)?, args)))
+    {
+        Ok(parts) => parts,
+        Err(e) => return error_frame(pid, RemoteKind::Error, &e.to_string()),
+    };
+    let mut out = vec![0; HEADER_LEN];
+    match func.invoke(args, &mut out) {
+        Ok(()) => match encode_header(FrameKind::Data, out.len() - HEADER_LEN) {
+            Ok(header) => {
+                out[..HEADER_LEN].copy_from_slice(&header);
+                out
+            }
+            Err(e) => error_frame(pid, RemoteKind::Error, &format!("result: {e}")),
+        },
+        Err(Failure { panicked, message }) => error_frame(
+            pid,
+            if panicked {
+                RemoteKind::Panic
+            } else {
+                RemoteKind::Error
+            },
+            &message,
+        ),
     }
 }
 
@@ -122,9 +135,31 @@ pub(crate) fn exe_fingerprint() -> Result<u64> {
     Ok(h.finish())
 }
 
+/// This process's pid (this crate does not call `getpid` itself).
+#[allow(
+    clippy::cast_possible_wrap,
+    reason = "pids are below pid_max, at most 2^22 on Linux, so they fit in an i32"
+)]
+pub(crate) fn this_pid() -> Pid {
+    std::process::id() as Pid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pprocess_core::frame::decode_header;
+
+    fn halve(x: u32) -> u32 {
+        assert!(x % 2 == 0, "{x} is odd");
+        x / 2
+    }
+
+    fn task_for(x: u32) -> Vec<u8> {
+        let f = RemoteFn::<MessagePack>::new(halve);
+        let mut args = Vec::new();
+        f.encode_args(&x, &mut args).unwrap();
+        task(&f.to_bytes(), &args)
+    }
 
     #[test]
     fn task_round_trip_and_short_task_is_an_error() {
@@ -141,20 +176,34 @@ mod tests {
     }
 
     #[test]
-    fn replies_round_trip() {
-        assert_eq!(read_reply(&reply(Ok(b"xyz"))).unwrap(), b"xyz");
-        let failure = Failure {
-            panicked: true,
-            message: "item 3 panicked: no".into(),
-        };
-        match read_reply(&reply(Err((&failure, 77)))) {
-            Err(Error::Remote {
-                pid: 77, message, ..
-            }) => assert_eq!(message, "item 3 panicked: no"),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(read_reply(&[]), Err(Error::Protocol(_))));
-        assert!(matches!(read_reply(&[1, 0]), Err(Error::Protocol(_))));
+    fn answer_is_a_data_frame_with_the_result() {
+        let frame = answer(&task_for(8), 5);
+        let (len, kind) = decode_header(frame[..HEADER_LEN].try_into().unwrap());
+        assert_eq!(kind, FrameKind::Data as u8);
+        assert_eq!(len, u64::try_from(frame.len() - HEADER_LEN).unwrap());
+        let got: u32 = RemoteFn::<MessagePack>::new(halve)
+            .decode_result(&frame[HEADER_LEN..])
+            .unwrap();
+        assert_eq!(got, 4);
+    }
+
+    #[test]
+    fn answer_to_a_panic_or_a_bad_task_is_an_error_frame() {
+        let frame = answer(&task_for(7), 77);
+        let (_, kind) = decode_header(frame[..HEADER_LEN].try_into().unwrap());
+        assert_eq!(kind, FrameKind::Error as u8);
+        let report = RemoteReport::decode(&frame[HEADER_LEN..]).unwrap();
+        assert_eq!((report.pid, report.kind), (77, RemoteKind::Panic));
+        assert_eq!(report.message, "7 is odd");
+
+        let frame = answer(&[1, 2, 3], 9);
+        let report = RemoteReport::decode(&frame[HEADER_LEN..]).unwrap();
+        assert_eq!(report.kind, RemoteKind::Error);
+        assert!(report.message.contains("shorter"), "{}", report.message);
+        let mut forged = task_for(2);
+        forged[0] ^= 1;
+        let report = RemoteReport::decode(&answer(&forged, 9)[HEADER_LEN..]).unwrap();
+        assert!(report.message.contains("rejected"), "{}", report.message);
     }
 
     #[test]

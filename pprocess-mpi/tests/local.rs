@@ -56,3 +56,22 @@ fn init_in_a_process_with_one_thread_uses_a_fork_server() {
     assert_eq!(got, (true, 99 * 99));
     assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
 }
+
+#[test]
+fn the_builder_without_a_launcher_forks_for_queue_and_pmap_fn() {
+    use pprocess_exchange::{Queue, pmap_fn};
+    let cluster = init().unwrap();
+    let mut queue = Queue::<u64>::with_builder(cluster.builder())
+        .unwrap()
+        .limit(cluster.workers())
+        .reuse(true);
+    let calc = queue.manage_fn(square);
+    for x in 0..20u64 {
+        calc.call(&mut queue, x).unwrap();
+    }
+    let mut got: Vec<u64> = queue.map(Result::unwrap).collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..20u64).map(square).collect::<Vec<_>>());
+    let got = pmap_fn(&cluster.builder(), square, 0..500u64, cluster.workers()).unwrap();
+    assert_eq!(got, (0..500u64).map(square).collect::<Vec<_>>());
+}

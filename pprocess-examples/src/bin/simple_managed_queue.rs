@@ -7,6 +7,17 @@
 //! queue`).
 //!
 //! `cargo run --release -p pprocess-examples --bin simple_managed_queue -- --delay 0.5`
+//!
+//! Built with the feature `mpi` and started by `mpirun` (or `srun`), each
+//! call runs on a rank other than 0, one at a time per rank (`--limit`
+//! then applies to nothing): the queue's builder is the cluster's, the
+//! managed function is a `fn` item (`manage_fn`), and the delay travels
+//! with each call's arguments. The output is the same.
+//!
+//! ```sh
+//! cargo build --release -p pprocess-examples --features mpi --bin simple_managed_queue
+//! mpirun -np 4 target/release/simple_managed_queue --delay 0.5
+//! ```
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,18 +33,50 @@ fn calculate((i, j): (usize, usize), delay: Duration) -> (usize, usize, usize) {
     (i, j, i * N + j)
 }
 
+/// [`calculate`] as a remote function: the cell and the delay as one
+/// argument.
+#[cfg(feature = "mpi")]
+fn calculate_remote((t, delay): ((usize, usize), Duration)) -> (usize, usize, usize) {
+    calculate(t, delay)
+}
+
 fn main() -> pprocess_exchange::Result<()> {
+    // Under mpirun, only rank 0 goes on from here; the others serve.
+    #[cfg(feature = "mpi")]
+    let cluster = if pprocess_mpi::launched_by_mpi() {
+        Some(pprocess_mpi::init()?)
+    } else {
+        None
+    };
     let Options { delay, limit } = Options::parse();
     let t = Instant::now();
 
     // Initialise the communications queue with a limit on the number of
     // channels/processes.
+    #[cfg(feature = "mpi")]
+    let mut queue = match &cluster {
+        Some(cluster) => Queue::<(usize, usize, usize)>::with_builder(cluster.builder())?
+            .limit(cluster.workers()),
+        None => Queue::<(usize, usize, usize)>::new()?.limit(limit),
+    };
+    #[cfg(not(feature = "mpi"))]
     let mut queue = Queue::<(usize, usize, usize)>::new()?.limit(limit);
 
     // Initialise an array.
     let mut results = new_grid();
 
     // Wrap the calculate function and manage it.
+    #[cfg(feature = "mpi")]
+    if cluster.is_some() {
+        let calc = queue.manage_fn(calculate_remote);
+        say("Calculating...");
+        for i in 0..N {
+            for j in 0..N {
+                calc.call(&mut queue, ((i, j), delay))?;
+            }
+        }
+        return finish(queue, &mut results, t);
+    }
     let calc = queue.manage(move |t| calculate(t, delay));
 
     // Perform the work.
@@ -43,7 +86,15 @@ fn main() -> pprocess_exchange::Result<()> {
             calc.call(&mut queue, (i, j))?;
         }
     }
+    finish(queue, &mut results, t)
+}
 
+/// Stores the results as they arrive and shows them.
+fn finish(
+    queue: Queue<'_, (usize, usize, usize)>,
+    results: &mut [usize],
+    t: Instant,
+) -> pprocess_exchange::Result<()> {
     // Store the results as they arrive.
     say("Finishing...");
     for result in queue {
@@ -52,7 +103,7 @@ fn main() -> pprocess_exchange::Result<()> {
     }
 
     // Show the results.
-    print_grid(&results);
+    print_grid(results);
     print_time(t);
     Ok(())
 }

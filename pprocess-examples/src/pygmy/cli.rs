@@ -55,18 +55,51 @@ fn parse_size(text: &str) -> Result<(usize, usize), String> {
     Ok((side(w)?, side(h)?))
 }
 
+/// Where the rows are rendered.
+#[derive(Clone, Copy)]
+enum Workers<'a> {
+    /// Forked workers, `--limit` at once.
+    Forked,
+    /// The ranks of an MPI job other than 0.
+    #[cfg(feature = "mpi")]
+    Ranks(&'a pprocess_mpi::Cluster),
+    #[cfg(not(feature = "mpi"))]
+    #[allow(dead_code, reason = "only the feature mpi borrows a cluster")]
+    None(std::marker::PhantomData<&'a ()>),
+}
+
 /// Renders the scene as `options` say, writes the PNG and prints the time.
 ///
 /// # Errors
 ///
 /// A message saying what failed: the output file, a row, a child.
 pub fn run(options: &Options) -> Result<(), String> {
+    run_in(options, Workers::Forked)
+}
+
+/// [`run`] on the ranks of an MPI job (the ranks other than 0 render;
+/// `--limit` applies to nothing): the same output, the same picture.
+///
+/// # Errors
+///
+/// As for [`run`].
+#[cfg(feature = "mpi")]
+pub fn run_on(options: &Options, cluster: &pprocess_mpi::Cluster) -> Result<(), String> {
+    run_in(options, Workers::Ranks(cluster))
+}
+
+fn run_in(options: &Options, workers: Workers<'_>) -> Result<(), String> {
     let (width, height) = options.size;
     let world = pprocess_scene(width, height);
     let mut out = io::stdout().lock();
+    let limit = match workers {
+        #[cfg(feature = "mpi")]
+        Workers::Ranks(cluster) => cluster.workers(),
+        _ => options.limit,
+    };
     let processes = match options.mode {
         Mode::Seq => "no child processes".to_owned(),
-        _ => format!("number of processes: {}", options.limit),
+        _ => format!("number of processes: {limit}"),
     };
     let _ = writeln!(
         out,
@@ -93,7 +126,11 @@ pub fn run(options: &Options) -> Result<(), String> {
     };
 
     let t = Instant::now();
-    let image = render(&world, options.mode, options.limit, &mut progress);
+    let image = match workers {
+        #[cfg(feature = "mpi")]
+        Workers::Ranks(cluster) => super::render_on(cluster, &world, options.mode, &mut progress),
+        _ => render(&world, options.mode, limit, &mut progress),
+    };
     let elapsed = t.elapsed();
     if show {
         eprintln!();

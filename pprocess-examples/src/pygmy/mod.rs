@@ -8,19 +8,28 @@
 //! reused workers) and writes a PNG. Occlusion rays come from a generator
 //! seeded per pixel ([`PixelRng`]), so every mode and every limit gives the
 //! same image, byte for byte.
+//!
+//! With the feature `mpi`, [`run_on`] and [`render_on`] render on the
+//! ranks of an MPI job instead of forked workers, with the same picture.
 
 mod cli;
 mod geometry;
 mod image;
 mod mode;
+#[cfg(feature = "mpi")]
+mod ranks;
 mod rng;
 mod scene;
 mod world;
 
+#[cfg(feature = "mpi")]
+pub use cli::run_on;
 pub use cli::{Options, run};
 pub use geometry::{Hit, Line, Shape, Vec3, vec3};
 pub use image::Image;
 pub use mode::{Mode, Progress, render, spread};
+#[cfg(feature = "mpi")]
+pub use ranks::{render_on, row_remote};
 pub use rng::PixelRng;
 pub use scene::pprocess_scene;
 pub use world::{Light, Object, Shader, World, to_byte};

@@ -45,8 +45,10 @@ impl<C: Codec> Builder<C> {
     /// not decode), the next receive returns [`Error::Remote`] and the
     /// worker ends.
     ///
-    /// With a [`Builder::fork_server`], the server forks the worker;
-    /// otherwise this process does, as [`Builder::start`] would. The
+    /// With a [`Builder::spawner`], the spawner starts the worker (the
+    /// channel then has no child process here); with a
+    /// [`Builder::fork_server`], the server forks it; otherwise this
+    /// process does, as [`Builder::start`] would. The
     /// channel is a socketpair whatever [`Builder::transport`] says; the
     /// frame limit, socket buffer size and
     /// [`Builder::outlive_parent`] apply.
@@ -73,7 +75,8 @@ impl<C: Codec> Builder<C> {
     /// process limit), if the fork server has gone, or if this process is
     /// a child that inherited the server's handle;
     /// [`Error::Io`] if the channel cannot be made;
-    /// [`Error::Protocol`] if the server refuses the function.
+    /// [`Error::Protocol`] if the server refuses the function; what the
+    /// [`Builder::spawner`] returns, if the builder has one.
     ///
     /// [`Error::Remote`]: pprocess_core::Error::Remote
     /// [`Error::Fork`]: pprocess_core::Error::Fork
@@ -84,6 +87,10 @@ impl<C: Codec> Builder<C> {
         if let Some(size) = self.socket_buffer {
             ours.set_buffer_size(size)?;
             theirs.set_buffer_size(size)?;
+        }
+        if let Some(spawner) = &self.spawner {
+            spawner.spawn(func.to_bytes(), theirs, self.max_frame)?;
+            return Ok(self.channel(Box::new(ours)));
         }
         if let Some(server) = &self.server {
             let pid = server.spawn(

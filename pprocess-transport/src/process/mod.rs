@@ -124,6 +124,7 @@ pub struct Builder<C = MessagePack> {
     log: Option<std::path::PathBuf>,
     pub(crate) outlive_parent: bool,
     pub(crate) server: Option<crate::ForkServer>,
+    pub(crate) spawner: Option<std::sync::Arc<dyn crate::Spawner>>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -135,6 +136,7 @@ impl<C> fmt::Debug for Builder<C> {
             .field("socket_buffer", &self.socket_buffer)
             .field("outlive_parent", &self.outlive_parent)
             .field("server", &self.server)
+            .field("spawner", &self.spawner)
             .field("codec", &std::any::type_name::<C>())
             .finish_non_exhaustive()
     }
@@ -149,6 +151,7 @@ impl<C> Clone for Builder<C> {
             log: self.log.clone(),
             outlive_parent: self.outlive_parent,
             server: self.server.clone(),
+            spawner: self.spawner.clone(),
             _codec: PhantomData,
         }
     }
@@ -172,6 +175,7 @@ impl<C: Codec> Builder<C> {
             log: None,
             outlive_parent: false,
             server: None,
+            spawner: None,
             _codec: PhantomData,
         }
     }
