@@ -19,9 +19,11 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, Destination, Source};
 
 use crate::pool::{Command, Pool};
-use crate::ranks::SPIN;
 use crate::relay::Session;
 use crate::wire;
+
+/// How long a waiting rank (and the bridge) polls without sleeping after its last message.
+pub(crate) const SPIN: Duration = Duration::from_micros(200);
 
 /// The token of the pool's waker.
 pub(crate) const WAKER: Token = Token(usize::MAX);

@@ -17,15 +17,13 @@ use mpi::traits::{Communicator, Destination, Root, Source};
 use pprocess_core::{Error, Result};
 use pprocess_transport::ProgramKey;
 
+use crate::bridge::{self, SPIN};
 use crate::pool::{Pool, RankSpawner};
-use crate::{bridge, wire};
+use crate::wire;
 
 /// Stack of the thread that owns MPI, where the other ranks run the work
 /// (as large as a main thread's usual 8 MiB, and then some).
 const STACK: usize = 16 << 20;
-
-/// How long a waiting rank polls without sleeping after its last message.
-pub(crate) const SPIN: Duration = Duration::from_micros(200);
 
 /// The longest sleep between polls of a waiting rank.
 const MAX_NAP: Duration = Duration::from_millis(1);
