@@ -85,26 +85,14 @@ pub fn render(
                     .call(&mut queue, sy)
                     .map_err(|e| format!("cannot start row {sy}: {e}"))?;
             }
-            while let Some(message) = queue.next_message().map_err(|e| e.to_string())? {
-                let (sy, row) = message
-                    .result
-                    .map_err(|e| format!("row {} failed: {e}", message.index))?;
-                image.set_row(sy, &row)?;
-                progress(&image, sy);
-            }
+            collect_rows(&mut queue, &mut image, progress)?;
         }
         Mode::Reuse => {
             let mut failure = None;
             // pprocess's `PyGmyExchange.store_data`: each row goes in its
             // place as it arrives.
             let store_data = |message: Message<(usize, ByteBuf)>| {
-                let stored = match message.result {
-                    Ok((sy, row)) => image.set_row(sy, &row).map(|()| progress(&image, sy)),
-                    Err(e) => Err(format!("row {} failed: {e}", message.index)),
-                };
-                if let Err(e) = stored {
-                    failure.get_or_insert(e);
-                }
+                store_row(message, &mut image, progress, &mut failure);
             };
             let mut exchange = Exchange::with_handler(store_data)
                 .map_err(|e| e.to_string())?
@@ -133,6 +121,43 @@ pub fn render(
         ));
     }
     Ok(image)
+}
+
+/// Takes rows from `queue` as they arrive and puts each in its place.
+///
+/// # Errors
+///
+/// The first row that failed, or that does not fit the picture.
+pub(super) fn collect_rows(
+    queue: &mut Queue<'_, (usize, ByteBuf)>,
+    image: &mut Image,
+    progress: Progress<'_>,
+) -> Result<(), String> {
+    while let Some(message) = queue.next_message().map_err(|e| e.to_string())? {
+        let (sy, row) = message
+            .result
+            .map_err(|e| format!("row {} failed: {e}", message.index))?;
+        image.set_row(sy, &row)?;
+        progress(image, sy);
+    }
+    Ok(())
+}
+
+/// An exchange handler's work: puts the row of `message` in its place, or
+/// keeps the first failure in `failure`.
+pub(super) fn store_row(
+    message: Message<(usize, ByteBuf)>,
+    image: &mut Image,
+    progress: Progress<'_>,
+    failure: &mut Option<String>,
+) {
+    let stored = match message.result {
+        Ok((sy, row)) => image.set_row(sy, &row).map(|()| progress(image, sy)),
+        Err(e) => Err(format!("row {} failed: {e}", message.index)),
+    };
+    if let Err(e) = stored {
+        failure.get_or_insert(e);
+    }
 }
 
 /// The numbers `0..n` in bit-reversed order (0, n/2, n/4, 3n/4, ...): any

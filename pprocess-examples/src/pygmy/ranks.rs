@@ -14,7 +14,7 @@ use pprocess_mpi::Cluster;
 use serde_bytes::ByteBuf;
 
 use super::image::Image;
-use super::mode::{Mode, Progress, render, spread};
+use super::mode::{Mode, Progress, collect_rows, render, spread, store_row};
 use super::scene::pprocess_scene;
 use super::world::World;
 
@@ -82,24 +82,12 @@ pub fn render_on(
                     .call(&mut queue, (width, height, sy))
                     .map_err(|e| format!("cannot start row {sy}: {e}"))?;
             }
-            while let Some(message) = queue.next_message().map_err(|e| e.to_string())? {
-                let (sy, row) = message
-                    .result
-                    .map_err(|e| format!("row {} failed: {e}", message.index))?;
-                image.set_row(sy, &row)?;
-                progress(&image, sy);
-            }
+            collect_rows(&mut queue, &mut image, progress)?;
         }
         Mode::Reuse => {
             let mut failure = None;
             let store_data = |message: Message<(usize, ByteBuf)>| {
-                let stored = match message.result {
-                    Ok((sy, row)) => image.set_row(sy, &row).map(|()| progress(&image, sy)),
-                    Err(e) => Err(format!("row {} failed: {e}", message.index)),
-                };
-                if let Err(e) = stored {
-                    failure.get_or_insert(e);
-                }
+                store_row(message, &mut image, progress, &mut failure);
             };
             let mut exchange = Exchange::with_builder(cluster.builder(), store_data)
                 .map_err(|e| e.to_string())?
