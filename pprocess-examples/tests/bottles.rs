@@ -5,6 +5,8 @@
 //! lines without a pattern must not; the program must end by itself once
 //! the files are idle, leaving no process behind.
 
+mod proc_util;
+
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -14,6 +16,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use proc_util::processes_naming;
 use tempfile::TempDir;
 
 const BOTTLES: &str = env!("CARGO_BIN_EXE_bottles");
@@ -143,23 +146,7 @@ fn args<'a>(files: &'a [PathBuf], rest: &[&'a str]) -> Vec<&'a str> {
 /// Processes whose command line mentions `dir`: the example's children
 /// all do, as forks of it.
 fn processes_using(dir: &Path) -> Vec<String> {
-    let needle = dir.to_str().unwrap().as_bytes();
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
-            if cmdline.windows(needle.len()).any(|w| w == needle) {
-                found.push(pid.to_owned());
-            }
-        }
-    }
-    found
+    processes_naming(dir.to_str().unwrap())
 }
 
 /// How often each line was printed.

@@ -4,10 +4,13 @@
 //! leave no process behind. Bad options and unwritable outputs must fail
 //! with a clear message.
 
+mod proc_util;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use proc_util::processes_naming;
 use tempfile::TempDir;
 
 const PYGMY: &str = env!("CARGO_BIN_EXE_pygmy");
@@ -49,27 +52,6 @@ fn render(dir: &Path, mode: &str, limit: usize, extra: &[&str]) -> Vec<u8> {
     // Children are forks of pygmy: their command line names the output.
     assert_eq!(processes_naming(out_str), Vec::<String>::new(), "{args:?}");
     fs::read(&out).unwrap()
-}
-
-/// Processes whose command line contains `needle`.
-fn processes_naming(needle: &str) -> Vec<String> {
-    let needle = needle.as_bytes();
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
-            if cmdline.windows(needle.len()).any(|w| w == needle) {
-                found.push(pid.to_owned());
-            }
-        }
-    }
-    found
 }
 
 /// Decodes a PNG: (width, height, RGB bytes).
