@@ -96,9 +96,14 @@ fn acknowledgements_of_a_vanished_peer_still_count() {
     let _serial = serial();
     let dir = TempDir::new();
     let address = dir.join("task.socket");
-    let go = dir.join("go");
-    let daemon_go = go.clone();
+    let (connected, go) = (dir.join("connected"), dir.join("go"));
+    let (daemon_connected, daemon_go) = (connected.clone(), go.clone());
     let mut bg = start_persistent(&address, move |ch| {
+        // The first peer is waiting before anything is sent, so the first
+        // send takes it and writes to it: messages kept while no peer is
+        // connected would wait for the next send, and the next send here
+        // waits for `go`.
+        wait_for_file(&daemon_connected)?;
         send_range(ch, 1..=60)?;
         wait_for_file(&daemon_go)?;
         send_range(ch, 61..=200)
@@ -106,6 +111,7 @@ fn acknowledgements_of_a_vanished_peer_still_count() {
     .unwrap();
 
     let mut first = connect(&address).unwrap();
+    fs::write(&connected, b"").unwrap();
     let mut got: Vec<u32> = (0..50)
         .map(|_| first.receive_timeout(PATIENCE).unwrap())
         .collect();
@@ -117,6 +123,7 @@ fn acknowledgements_of_a_vanished_peer_still_count() {
     assert_eq!(got, (1..=200).collect::<Vec<_>>());
     assert_eq!(finish(&mut bg), ExitStatus::Exited(0));
     fs::remove_file(&go).unwrap();
+    fs::remove_file(&connected).unwrap();
     assert_eq!(dir.entries(), Vec::<String>::new());
 }
 

@@ -85,6 +85,11 @@ impl<C: Codec> PersistentChannel<C> {
     /// or keeps it for the next. Waits for acknowledgements (and for a
     /// peer) only when more than 64 messages are unacknowledged.
     ///
+    /// Kept messages go out at the next `send`, [`flush`](Self::flush) or
+    /// when the background function returns: a peer that connects while
+    /// the function computes between sends waits until then. Call `flush`
+    /// after a send to wait until a peer has everything sent so far.
+    ///
     /// # Errors
     ///
     /// [`Error::Encode`] or [`Error::FrameTooLarge`] for a value that cannot
