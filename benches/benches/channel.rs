@@ -484,6 +484,16 @@ fn stream(c: &mut Criterion) {
             }
             let bulk = size.bytes >= 1 << 20;
             if bulk {
+                // The receiver reads each payload in place, as the raw
+                // baseline does (no `ByteBuf` copied out of the frame).
+                let builder = Builder::<MessagePack>::new();
+                group.bench_function("pprocess-msgpack-socketpair-receive-borrowed", |b| {
+                    b.iter_custom(|iters| {
+                        ours_stream_borrowed(&builder, &data, iters * size.per_iter, mode)
+                    })
+                });
+            }
+            if bulk {
                 // Bulk channels: larger socket buffers, for both.
                 let builder = Builder::<MessagePack>::new().socket_buffer_size(BULK_SOCKET_BUFFER);
                 group.bench_function("pprocess-msgpack-socketpair-4MiB-buffers", |b| {

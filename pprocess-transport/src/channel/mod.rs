@@ -7,6 +7,7 @@
 
 mod acks;
 mod bytes;
+mod direct;
 mod receive;
 
 use std::collections::VecDeque;
@@ -237,6 +238,9 @@ impl<C: Codec> Channel<C> {
     /// Sends one message and returns once all of it is in the kernel.
     ///
     /// Messages queued by [`Channel::feed`] go first, in the same write.
+    /// Large pieces of the value (byte strings and strings of 64 KiB and
+    /// more, with the MessagePack or JSON codec) go from the value's own
+    /// memory to the kernel in that write (`writev`), without a copy.
     /// While it waits for the peer to make room, it reads what the peer
     /// sends into the channel's buffer (up to one frame of
     /// [`Channel::max_frame_size`] beyond what is buffered), so two
@@ -251,8 +255,7 @@ impl<C: Codec> Channel<C> {
     /// (what it sent before can still be received); [`Error::Io`] if the
     /// write fails otherwise.
     pub fn send<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.encode_frame(FrameKind::Data, value)?;
-        self.flush()
+        self.send_frame(FrameKind::Data, value)
     }
 
     /// Queues one message without writing it, unless the queue has reached

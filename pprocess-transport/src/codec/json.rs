@@ -29,6 +29,15 @@ impl Codec for Json {
         })
     }
 
+    fn encode_to<T: Serialize + ?Sized, W: std::io::Write>(value: &T, out: &mut W) -> Result<()> {
+        // `serde_json` writes a string's unescaped runs with one
+        // `write_all` each: long ones go out without a copy.
+        serde_json::to_writer(out, value).map_err(|e| Error::Encode {
+            type_name: std::any::type_name::<T>(),
+            message: e.to_string(),
+        })
+    }
+
     fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
         serde_json::from_slice(bytes).map_err(|e| Error::Decode {
             expected: std::any::type_name::<T>(),

@@ -31,6 +31,15 @@ impl Codec for MessagePack {
         })
     }
 
+    fn encode_to<T: Serialize + ?Sized, W: std::io::Write>(value: &T, out: &mut W) -> Result<()> {
+        // `rmp-serde` writes a byte string's bytes with one `write_all`
+        // from the value's memory: a channel sends them without a copy.
+        rmp_serde::encode::write_named(out, value).map_err(|e| Error::Encode {
+            type_name: std::any::type_name::<T>(),
+            message: e.to_string(),
+        })
+    }
+
     fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
         rmp_serde::from_slice(bytes).map_err(|e| Error::Decode {
             expected: std::any::type_name::<T>(),

@@ -26,6 +26,21 @@ macro_rules! stream_socket_impls {
                     }
                 }
             }
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                loop {
+                    match nix::sys::socket::sendmsg::<nix::sys::socket::UnixAddr>(
+                        self.fd.raw(),
+                        bufs,
+                        &[],
+                        nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+                        None,
+                    ) {
+                        Ok(n) => return Ok(n),
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
             fn flush(&mut self) -> std::io::Result<()> {
                 Ok(())
             }
