@@ -238,9 +238,12 @@ impl<A, F> Reusable<A, F> {
             }),
             feed: Some(Feed {
                 serves: Serves::Closure(self.id),
+                // By reference: if the worker sent these arguments ends
+                // before it starts on them, they go to another worker or
+                // into a new child.
                 give: Box::new(
-                    move |ch: &mut Channel<C>| match for_feed.borrow_mut().take() {
-                        Some(args) => ch.feed(&args),
+                    move |ch: &mut Channel<C>| match for_feed.borrow().as_ref() {
+                        Some(args) => ch.feed(args),
                         None => Err(Error::Protocol("arguments already taken".into())),
                     },
                 ),

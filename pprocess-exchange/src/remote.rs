@@ -15,7 +15,7 @@ use pprocess_transport::{Builder, Channel, ChildFailure, RemoteFn, num_cores};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::exchange::{ChannelId, Exchange, Feed, Handler, Job, RemoteStart, Serves, WorkerFeed};
+use crate::exchange::{ChannelId, Exchange, Feed, Handler, Job, Refeed, RemoteStart, Serves};
 use crate::map::Map;
 
 /// Chunks handed to each worker of [`pmap_fn`], so that work stays
@@ -143,7 +143,7 @@ where
         let again = Rc::clone(&args);
         Feed {
             serves: Serves::Remote(func.to_bytes()),
-            give: Box::new(move |ch: &mut Channel<C>| ch.feed(&*again)) as WorkerFeed<'_, C>,
+            give: Box::new(move |ch: &mut Channel<C>| ch.feed(&*again)) as Refeed<'_, C>,
         }
     });
     exchange.submit(Job {

@@ -5,7 +5,7 @@ mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pprocess_exchange::{Channel, Error, Exchange, Map, Pid, Queue};
+use pprocess_exchange::{Channel, Error, Exchange, ExitStatus, Map, Pid, Queue};
 
 type TestResult = Result<(), Error>;
 
@@ -212,6 +212,87 @@ fn reused_workers_never_run_another_functions_calls() -> TestResult {
     for (pid, kinds) in &served {
         assert_eq!(kinds.len(), 1, "worker {pid} ran calls of {kinds:?}");
         util::assert_reaped(*pid);
+    }
+    Ok(())
+}
+
+/// A reused worker is sent its next call while it computes the current
+/// one, so it never idles for a round trip: with one worker blocked in
+/// call 1, call 2 has already left the queue (only calls 3 and 4 wait).
+#[test]
+fn a_reused_worker_gets_its_next_call_before_it_answers() -> TestResult {
+    let relay = util::Relay::new(1);
+    let gate = relay.clone();
+    let mut ex = Exchange::<(u64, Pid)>::new()?.limit(1).reuse(true);
+    let f = ex.manage_reusable(move |x: u64| {
+        if x == 1 {
+            assert!(gate.wait(0), "the test never let call 1 go on");
+        }
+        (x * 2, util::me())
+    });
+    for x in 0..5u64 {
+        f.call(&mut ex, x)?;
+    }
+    assert_eq!(ex.waiting(), 4);
+    // The result of call 0; the worker now waits inside call 1.
+    assert_eq!(ex.store(None)?, 1);
+    assert_eq!(ex.waiting(), 2, "call 2 was not sent ahead");
+    relay.pass(0);
+    ex.finish()?;
+    let mut results = BTreeMap::new();
+    while let Some(m) = ex.handler_mut().pop() {
+        results.insert(m.index, m.result?);
+    }
+    let pids: BTreeSet<Pid> = results.values().map(|&(_, pid)| pid).collect();
+    assert_eq!(
+        results
+            .into_iter()
+            .map(|(i, (y, _))| (i, y))
+            .collect::<Vec<_>>(),
+        (0..5).map(|i| (i, i as u64 * 2)).collect::<Vec<_>>()
+    );
+    assert_eq!(pids.len(), 1, "one worker: {pids:?}");
+    Ok(())
+}
+
+fn ten_times_or_die(x: u64) -> u64 {
+    if x == 3 {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+    x * 10
+}
+
+/// A reused worker killed in call 3 had call 4 already: call 3 is its
+/// death, call 4 goes back to the queue and runs on a new worker, and no
+/// call is lost or run twice; for closures and for remote functions.
+#[test]
+fn a_killed_reused_worker_gives_back_the_call_sent_ahead() -> TestResult {
+    let killed = ExitStatus::Signaled(nix::sys::signal::Signal::SIGKILL as i32);
+    for remote in [false, true] {
+        let mut map = Map::<u64>::new()?.limit(1).reuse(true);
+        if remote {
+            let f = map.manage_fn(ten_times_or_die);
+            for x in 0..8u64 {
+                f.call(&mut map, x)?;
+            }
+        } else {
+            let f = map.manage_reusable(ten_times_or_die);
+            for x in 0..8u64 {
+                f.call(&mut map, x)?;
+            }
+        }
+        let results: Vec<_> = map.by_ref().collect();
+        map.finish()?;
+        assert_eq!(results.len(), 8, "remote {remote}");
+        for (x, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(v) => assert_eq!(v, x as u64 * 10, "remote {remote}"),
+                Err(Error::ChildDied { status, .. }) => {
+                    assert_eq!((x, status), (3, killed), "remote {remote}");
+                }
+                Err(e) => panic!("remote {remote}, call {x}: {e}"),
+            }
+        }
     }
     Ok(())
 }

@@ -29,7 +29,10 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
             Ok(Fork::Parent(ch)) => {
                 let serves = job.feed.as_ref().filter(|_| self.reuse).map(|f| f.serves);
                 match self.register(ch, job.index, serves) {
-                    Ok(id) => self.feed_first(id, job.remote.take(), serves.is_some()),
+                    Ok(id) => {
+                        self.feed_first(id, job.remote.take(), serves.is_some())?;
+                        self.prefetch_for(id, serves)
+                    }
                     Err(e) => {
                         self.waiting.push_front(job);
                         Err(e)

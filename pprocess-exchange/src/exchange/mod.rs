@@ -70,6 +70,11 @@ pub(crate) type ChildRun<'a, C> =
 /// Queues a job's arguments on a live worker's channel.
 pub(crate) type WorkerFeed<'a, C> = Box<dyn FnOnce(&mut Channel<C>) -> Result<()> + 'a>;
 
+/// Queues a job's arguments on a live worker's channel, and can do so
+/// again: a job handed to a worker ahead of time goes back to the queue,
+/// whole, if that worker ends before starting it.
+pub(crate) type Refeed<'a, C> = Box<dyn Fn(&mut Channel<C>) -> Result<()> + 'a>;
+
 /// What a reused worker serves. Waiting work goes only to a live worker
 /// that serves the same thing, so one exchange can reuse the workers of
 /// several functions without ever handing one's arguments to another.
@@ -85,7 +90,7 @@ pub(crate) enum Serves {
 /// How reusable work reaches a live worker instead of a new child.
 pub(crate) struct Feed<'a, C> {
     pub(crate) serves: Serves,
-    pub(crate) give: WorkerFeed<'a, C>,
+    pub(crate) give: Refeed<'a, C>,
 }
 
 /// Work that waits for a free place under the limit.
@@ -123,8 +128,12 @@ pub(crate) struct Job<'a, C> {
 /// - [`reuse`](Exchange::reuse): workers of a function plus arguments
 ///   ([`Exchange::call_fn`], [`Exchange::manage_reusable`],
 ///   [`Exchange::manage_fn`]) stay alive and get the next arguments of the
-///   same function; they are told to stop when none waits. Closures given
-///   to [`Exchange::start`] and [`Exchange::call`] get a child each.
+///   same function; they are told to stop when none waits. A worker is
+///   sent its next arguments while it computes (it holds at most two
+///   calls, so it never waits for a round trip between them); if it dies,
+///   the call it computed is its death and the one sent ahead runs
+///   elsewhere. Closures given to [`Exchange::start`] and
+///   [`Exchange::call`] get a child each.
 /// - [`continuous`](Exchange::continuous): a child may send any number of
 ///   messages; it is done when it hangs up. Otherwise a child is expected to
 ///   send one result, and one that hangs up without it is reported as
@@ -173,6 +182,9 @@ pub struct Exchange<'a, R, H = Inbox<R>, C = MessagePack> {
     /// is written by the next `store` or `ready`.
     touched: Vec<usize>,
     waiting: VecDeque<Job<'a, C>>,
+    /// Per slot of a reused worker: the job it was sent ahead of time, to
+    /// start when it has answered its current one (see `outcome.rs`).
+    prefetched: HashMap<usize, Job<'a, C>>,
     next_index: usize,
     limit: Option<usize>,
     reuse: bool,
@@ -338,6 +350,11 @@ impl<R, H, C: Codec> Exchange<'_, R, H, C> {
     fn take_slot(&mut self, slot: usize) -> Option<Slot<C>> {
         let s = self.slots.get_mut(slot)?.take()?;
         self.by_index.remove(&s.index);
+        if let Some(job) = self.prefetched.remove(&slot) {
+            // Sent ahead to a worker that ended before starting it: it
+            // runs elsewhere, first.
+            self.waiting.push_front(job);
+        }
         if s.hot {
             // Else a channel that takes this slot next would be queued (and
             // reported ready) twice.
@@ -394,6 +411,7 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
             writers: Vec::new(),
             touched: Vec::new(),
             waiting: VecDeque::new(),
+            prefetched: HashMap::new(),
             next_index: 0,
             limit: None,
             reuse: false,

@@ -11,9 +11,9 @@
 use pprocess_core::{Codec, Error, ExitStatus, Result};
 use serde::de::DeserializeOwned;
 
-use super::{ChannelId, Exchange, Handler, Message, Reply, Slot};
+use super::{ChannelId, Exchange, Handler, Job, Message, Reply, Serves, Slot};
 
-impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
+impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> {
     fn message(&self, slot: usize, result: Result<R>) -> Option<Message<R>> {
         let s = self.slots[slot].as_ref()?;
         Some(Message {
@@ -56,38 +56,98 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
         stopped
     }
 
-    /// Gives a reused worker the next waiting arguments for its function,
-    /// or tells it to stop (which frees its place for other work).
+    /// A reused worker has answered its current call: the call sent to it
+    /// ahead of time becomes current, and the next waiting call for its
+    /// function is sent ahead in turn; with neither, it is told to stop
+    /// (which frees its place for other work).
+    ///
+    /// Sending the next arguments before the worker has answered keeps it
+    /// from idling for a round trip through this process between calls.
+    /// A worker holds at most two calls; the one sent ahead goes back to
+    /// the queue if the worker ends first (`take_slot`).
     fn next_for_worker(&mut self, slot: usize) -> Result<()> {
+        let Some(serves) = self.slots[slot].as_ref().and_then(|s| s.serves) else {
+            return Ok(());
+        };
+        let current = match self.prefetched.remove(&slot) {
+            Some(job) => Some(job),
+            None => self.feed_waiting(slot, serves)?,
+        };
         let Some(s) = self.slots[slot].as_mut() else {
             return Ok(());
         };
-        let Some(serves) = s.serves else {
-            return Ok(());
-        };
-        let next = self
-            .waiting
-            .iter()
-            .position(|job| job.feed.as_ref().is_some_and(|f| f.serves == serves))
-            .and_then(|at| self.waiting.remove(at));
-        let queued = match next.and_then(|job| Some((job.index, job.feed?.give))) {
-            Some((index, feed)) => {
+        match current {
+            Some(job) => {
                 // From here the worker holds this work: if it dies, the
                 // work is reported as its death.
                 self.by_index.remove(&s.index);
-                self.by_index.insert(index, slot);
-                s.index = index;
+                self.by_index.insert(job.index, slot);
+                s.index = job.index;
                 s.delivered = false;
-                feed(&mut s.channel)
+                self.prefetch(slot, serves)?;
             }
             None => {
                 s.serves = None;
-                s.channel.feed_end()
+                if let Err(e) = s.channel.feed_end() {
+                    return self.broken(slot, e);
+                }
             }
+        }
+        self.flush_or_watch(slot)
+    }
+
+    /// A new reused worker (of `serves`) gets its second call at once.
+    pub(super) fn prefetch_for(&mut self, id: ChannelId, serves: Option<Serves>) -> Result<()> {
+        let (Some(serves), Some(&slot)) = (serves, self.by_index.get(&id.0)) else {
+            return Ok(());
         };
-        match queued {
-            Ok(()) => self.flush_or_watch(slot),
-            Err(e) => self.broken(slot, e),
+        if self.continuous {
+            return Ok(());
+        }
+        self.prefetch(slot, serves)?;
+        self.flush_or_watch(slot)
+    }
+
+    /// Sends a reused worker the arguments of the next call waiting for
+    /// its function, ahead of its answer to the current one.
+    fn prefetch(&mut self, slot: usize, serves: Serves) -> Result<()> {
+        if let Some(job) = self.feed_waiting(slot, serves)? {
+            self.prefetched.insert(slot, job);
+        }
+        Ok(())
+    }
+
+    /// Takes the first waiting call for `serves` and queues its arguments
+    /// on the worker's channel; returns it (`None`: none waits, or the
+    /// channel broke and was reported).
+    fn feed_waiting(&mut self, slot: usize, serves: Serves) -> Result<Option<Job<'a, C>>> {
+        let Some(at) = self
+            .waiting
+            .iter()
+            .position(|job| job.feed.as_ref().is_some_and(|f| f.serves == serves))
+        else {
+            return Ok(None);
+        };
+        let Some(job) = self.waiting.remove(at) else {
+            return Ok(None);
+        };
+        let Some(s) = self.slots[slot].as_mut() else {
+            self.waiting.insert(at, job);
+            return Ok(None);
+        };
+        let fed = match &job.feed {
+            Some(feed) => (feed.give)(&mut s.channel),
+            None => Ok(()),
+        };
+        match fed {
+            Ok(()) => Ok(Some(job)),
+            Err(e) => {
+                // The job was not sent: back in its place, then the
+                // channel is given up.
+                self.waiting.insert(at, job);
+                self.broken(slot, e)?;
+                Ok(None)
+            }
         }
     }
 
