@@ -34,6 +34,7 @@ pub mod corpus;
 pub mod embedded;
 pub mod parallel;
 pub mod pool;
+mod progress;
 pub mod prompt;
 pub mod scan;
 pub mod shard;

@@ -9,7 +9,7 @@
 //! seeded per pixel ([`PixelRng`]), so every mode and every limit gives the
 //! same image, byte for byte.
 //!
-//! With the feature `mpi`, [`run_on`] and [`render_on`] render on the
+//! With the feature `mpi`, `run_on` and `render_on` render on the
 //! ranks of an MPI job instead of forked workers, with the same picture.
 
 mod cli;
