@@ -74,6 +74,7 @@ mod codec;
 mod forkserver;
 mod framing;
 mod outcome;
+mod panics;
 mod process;
 mod reap;
 mod registry;

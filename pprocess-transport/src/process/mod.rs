@@ -55,6 +55,7 @@ pub(crate) struct ForkPlan<'a> {
 /// outlive the parent) arranges to die with the forking thread.
 pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPlan<'_>)> {
     crate::threads::warn_if_threaded();
+    crate::panics::install_hook();
     let parent = nix::unistd::getpid().as_raw();
     let mut out = io::stdout().lock();
     let _ = out.flush();
@@ -68,6 +69,7 @@ pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPla
             Ok((ForkResult::Parent(pid), plan))
         }
         Ok(ForkResult::Child) => {
+            crate::panics::entered_child();
             if plan.die_with_parent {
                 sys::die_with_parent(parent);
             }
@@ -406,6 +408,13 @@ where
 /// for that lock for ever. Fork from a process with one thread where you
 /// can ([`thread_count`](crate::thread_count) tells), and do not share locks with code that
 /// runs in children.
+///
+/// A panic in a child does not go through the parent's panic hook (whose
+/// locks another thread may have held at the fork): the first fork installs
+/// a hook that, in children, writes the thread, place and message to
+/// standard error with plain `write(2)` calls (no backtrace), and calls the
+/// hook it replaced everywhere else. The panic then reaches the parent as
+/// [`Error::Remote`]. A hook set after the first fork replaces it.
 pub fn start<F, R>(f: F) -> Result<Channel>
 where
     F: FnOnce(&mut Channel) -> R,
