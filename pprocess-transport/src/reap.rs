@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use pprocess_core::{Error, ExitStatus, Pid, Process, Result};
 
 use crate::registry::{self, ChildState};
@@ -141,10 +141,17 @@ impl Drop for Child {
             return;
         }
         let mut g = registry::lock();
-        if let Some(state) = g.state().children.get_mut(&self.pid) {
-            if *state == ChildState::Owned {
-                *state = ChildState::Orphan;
+        let children = &mut g.state().children;
+        match children.get(&self.pid) {
+            Some(ChildState::Owned) => {
+                children.insert(self.pid, ChildState::Orphan);
             }
+            // `waitall` reaped it after the look above: nobody will ask
+            // for its status now.
+            Some(ChildState::Reaped(_)) => {
+                children.remove(&self.pid);
+            }
+            _ => {}
         }
     }
 }
@@ -223,25 +230,39 @@ fn waitall_until(deadline: Option<Instant>) -> Result<Vec<(Pid, ExitStatus)>> {
                 }
             }
         }
-        let status = loop {
-            match waitpid(nix::unistd::Pid::from_raw(pid), None) {
-                Ok(s) => match convert(s) {
-                    Some(s) => break Some(s),
-                    None => continue,
-                },
+        // Wait for the end without reaping (`WNOWAIT`), then reap and note
+        // the status under the registry's lock: an owner whose `waitpid`
+        // finds the child gone (ECHILD) takes that lock next, and finds
+        // the status there. Reaping first and noting it after the lock was
+        // taken left an owner in between with no status at all.
+        loop {
+            match waitid(
+                Id::Pid(nix::unistd::Pid::from_raw(pid)),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+            ) {
+                Ok(_) | Err(Errno::ECHILD) => break,
                 Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+        let mut g = registry::lock();
+        let status = loop {
+            match waitpid(nix::unistd::Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+                Ok(s) => break convert(s),
+                Err(Errno::EINTR) => continue,
+                // Its owner reaped it meanwhile.
                 Err(Errno::ECHILD) => break None,
                 Err(e) => return Err(Error::Io(e.into())),
             }
         };
         let Some(status) = status else { continue };
-        let mut g = registry::lock();
         let children = &mut g.state().children;
         if children.get(&pid) == Some(&ChildState::Owned) {
             children.insert(pid, ChildState::Reaped(status));
         } else {
             children.remove(&pid);
         }
+        drop(g);
         reaped.push((pid, status));
     }
     Ok(reaped)
