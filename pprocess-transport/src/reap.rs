@@ -189,14 +189,16 @@ pub fn waitall() -> Result<Vec<(Pid, ExitStatus)>> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pprocess_transport::{start, waitall_timeout};
+/// use pprocess_transport::{ExitStatus, start, waitall_timeout};
 ///
-/// // A child that waits for a message that never comes.
-/// let ch = start(|ch| ch.receive::<u8>().map(|_| ()))?;
+/// // A child that waits for a message before it ends.
+/// let mut ch = start(|ch| ch.receive::<u8>().map(|_| ()))?;
 /// assert!(waitall_timeout(Duration::from_millis(50))?.is_empty());
-/// drop(ch); // it sees end of file and ends
+/// ch.send(&1u8)?; // now it ends
 /// let ended = waitall_timeout(Duration::from_secs(10))?;
-/// assert_eq!(ended.len(), 1);
+/// assert_eq!(ended, [(ch.pid().unwrap(), ExitStatus::Exited(0))]);
+/// // Its channel still gets its status.
+/// assert_eq!(ch.close()?, Some(ExitStatus::Exited(0)));
 /// # Ok::<(), pprocess_core::Error>(())
 /// ```
 ///
