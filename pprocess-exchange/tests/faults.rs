@@ -435,6 +435,13 @@ fn running_out_of_descriptors_queues_work_instead_of_failing_it() {
     assert_eq!(results, want);
 }
 
+/// A user id of this process's own, from its pid: no other process is
+/// expected to run as it, not even this test run at the same time by
+/// another process on the host (below 65536, which user namespaces map).
+fn unprivileged_uid() -> u32 {
+    30_000 + std::process::id() % 30_000
+}
+
 /// As an unprivileged user whose process limit (`RLIMIT_NPROC`) allows two
 /// more processes: pmap goes on with the workers it could fork, and a Map
 /// with no limit of its own queues what `fork` refuses (`EAGAIN`) until a
@@ -446,10 +453,16 @@ fn the_process_limit_of_an_unprivileged_user_queues_work() {
         return;
     }
     let (workers, results) = in_child(|| {
-        let nobody = nix::unistd::Uid::from_raw(65534);
-        nix::unistd::setgid(nix::unistd::Gid::from_raw(65534)).expect("setgid");
-        nix::unistd::setuid(nobody).expect("setuid");
-        let others = util::processes_of(nobody.as_raw()) as u64;
+        // Not a shared user such as `nobody` (65534): the kernel counts a
+        // user's processes across every container on the host that shares
+        // its user namespace, and processes of the same user elsewhere
+        // (another run of this test, or other containers' `nobody`, which
+        // this `/proc` does not show) would come and go inside the limit.
+        let uid = unprivileged_uid();
+        let user = nix::unistd::Uid::from_raw(uid);
+        nix::unistd::setgid(nix::unistd::Gid::from_raw(uid)).expect("setgid");
+        nix::unistd::setuid(user).expect("setuid");
+        let others = util::processes_of(user.as_raw()) as u64;
         setrlimit(Resource::RLIMIT_NPROC, others + 2, others + 2).expect("setrlimit");
         let got = pmap(|x: &u32| (*x, util::me()), 0..32u32, 8).expect("pmap");
         assert!(got.iter().map(|r| r.0).eq(0..32));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use pprocess_core::{Error, ExitStatus, Pid, Process, Result};
 
 use crate::registry::{self, ChildState};
@@ -141,10 +141,17 @@ impl Drop for Child {
             return;
         }
         let mut g = registry::lock();
-        if let Some(state) = g.state().children.get_mut(&self.pid) {
-            if *state == ChildState::Owned {
-                *state = ChildState::Orphan;
+        let children = &mut g.state().children;
+        match children.get(&self.pid) {
+            Some(ChildState::Owned) => {
+                children.insert(self.pid, ChildState::Orphan);
             }
+            // `waitall` reaped it after the look above: nobody will ask
+            // for its status now.
+            Some(ChildState::Reaped(_)) => {
+                children.remove(&self.pid);
+            }
+            _ => {}
         }
     }
 }
@@ -182,14 +189,16 @@ pub fn waitall() -> Result<Vec<(Pid, ExitStatus)>> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pprocess_transport::{start, waitall_timeout};
+/// use pprocess_transport::{ExitStatus, start, waitall_timeout};
 ///
-/// // A child that waits for a message that never comes.
-/// let ch = start(|ch| ch.receive::<u8>().map(|_| ()))?;
+/// // A child that waits for a message before it ends.
+/// let mut ch = start(|ch| ch.receive::<u8>().map(|_| ()))?;
 /// assert!(waitall_timeout(Duration::from_millis(50))?.is_empty());
-/// drop(ch); // it sees end of file and ends
+/// ch.send(&1u8)?; // now it ends
 /// let ended = waitall_timeout(Duration::from_secs(10))?;
-/// assert_eq!(ended.len(), 1);
+/// assert_eq!(ended, [(ch.pid().unwrap(), ExitStatus::Exited(0))]);
+/// // Its channel still gets its status.
+/// assert_eq!(ch.close()?, Some(ExitStatus::Exited(0)));
 /// # Ok::<(), pprocess_core::Error>(())
 /// ```
 ///
@@ -223,25 +232,39 @@ fn waitall_until(deadline: Option<Instant>) -> Result<Vec<(Pid, ExitStatus)>> {
                 }
             }
         }
-        let status = loop {
-            match waitpid(nix::unistd::Pid::from_raw(pid), None) {
-                Ok(s) => match convert(s) {
-                    Some(s) => break Some(s),
-                    None => continue,
-                },
+        // Wait for the end without reaping (`WNOWAIT`), then reap and note
+        // the status under the registry's lock: an owner whose `waitpid`
+        // finds the child gone (ECHILD) takes that lock next, and finds
+        // the status there. Reaping first and noting it after the lock was
+        // taken left an owner in between with no status at all.
+        loop {
+            match waitid(
+                Id::Pid(nix::unistd::Pid::from_raw(pid)),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+            ) {
+                Ok(_) | Err(Errno::ECHILD) => break,
                 Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+        let mut g = registry::lock();
+        let status = loop {
+            match waitpid(nix::unistd::Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+                Ok(s) => break convert(s),
+                Err(Errno::EINTR) => continue,
+                // Its owner reaped it meanwhile.
                 Err(Errno::ECHILD) => break None,
                 Err(e) => return Err(Error::Io(e.into())),
             }
         };
         let Some(status) = status else { continue };
-        let mut g = registry::lock();
         let children = &mut g.state().children;
         if children.get(&pid) == Some(&ChildState::Owned) {
             children.insert(pid, ChildState::Reaped(status));
         } else {
             children.remove(&pid);
         }
+        drop(g);
         reaped.push((pid, status));
     }
     Ok(reaped)

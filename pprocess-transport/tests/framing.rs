@@ -7,7 +7,7 @@
 
 mod util;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pprocess_core::{DEFAULT_MAX_FRAME, FrameKind, HEADER_LEN, RemoteError};
 #[cfg(feature = "json")]
@@ -294,11 +294,12 @@ fn end_frame_is_closed_and_later_bytes_are_ignored() {
     util::write_raw(&mut raw, &util::frame(FrameKind::Data, &[1]));
     assert!(ch.receive_timeout::<u8>(PATIENCE).unwrap_err().is_closed());
     assert!(ch.is_ended());
+    // Ended: the receive returns at once, not after its timeout.
     let started = Instant::now();
+    assert!(ch.receive_timeout::<u8>(PATIENCE).unwrap_err().is_closed());
     assert!(
-        ch.receive_timeout::<u8>(Duration::from_secs(5))
-            .unwrap_err()
-            .is_closed()
+        started.elapsed() < PATIENCE / 2,
+        "waited {:?}",
+        started.elapsed()
     );
-    assert!(started.elapsed() < Duration::from_secs(1));
 }

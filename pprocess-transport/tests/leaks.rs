@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
-use pprocess_transport::{ExitStatus, Pid, start, waitall};
+use pprocess_transport::{ExitStatus, Pid, start, waitall, waitall_timeout};
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -100,4 +100,45 @@ fn waitall_reaps_children_whose_channels_were_dropped() {
         Vec::new(),
         "a second waitall finds nobody"
     );
+}
+
+/// `waitall` on one thread while the owner of a child waits for it on
+/// another: whoever reaps it, the owner gets the child's status (`waitall`
+/// used to reap it and note the status a moment later, and an owner whose
+/// `waitpid` fell in between was told the child "was reaped by someone
+/// else").
+#[test]
+fn waitall_beside_an_owner_waiting_for_the_same_child_gives_the_owner_its_status() {
+    let _g = lock();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reaper = {
+        let done = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut reaped = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                reaped += waitall_timeout(std::time::Duration::from_millis(20))
+                    .expect("waitall_timeout")
+                    .len();
+            }
+            reaped
+        })
+    };
+    let mut failures = Vec::new();
+    for i in 0..500u32 {
+        // The child ends when the parent closes its end, so both threads
+        // are waiting for it as it ends.
+        let ch = start(|ch| ch.receive::<u8>().map(|_| ())).unwrap();
+        match ch.close() {
+            Ok(Some(ExitStatus::Exited(1))) => {}
+            other => failures.push(format!("child {i}: {other:?}")),
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reaped_by_waitall = reaper.join().expect("the reaper thread");
+    assert_eq!(
+        failures,
+        Vec::<String>::new(),
+        "({reaped_by_waitall} of 500 reaped by waitall)"
+    );
+    assert_eq!(util::children(), Vec::new());
 }
