@@ -50,7 +50,9 @@ fn a_child_panics_while_another_thread_holds_the_panic_hooks_lock() {
         .name("stuck".into())
         .spawn(|| panic!("the parent's own panic"))
         .unwrap();
-    inside.recv_timeout(PATIENCE).expect("the thread entered the hook");
+    inside
+        .recv_timeout(PATIENCE)
+        .expect("the thread entered the hook");
 
     // Forked now, the child inherits the log's lock, held for ever. Its
     // panic must still reach the parent.

@@ -151,14 +151,16 @@ impl ForkServer {
         }
         // Made before the fork, so the server and its workers share it.
         let _ = sys::key();
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| crate::process::channel_error(e.into()))?;
-        let [ours, theirs] = TrackedFd::track_all([ours, theirs]);
+        let [ours, theirs] = TrackedFd::make_all(|| {
+            let (ours, theirs) = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )?;
+            Ok([ours, theirs])
+        })
+        .map_err(crate::process::channel_error)?;
         let keep = [theirs.raw()];
         let plan = ForkPlan {
             keep: &keep,

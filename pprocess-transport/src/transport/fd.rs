@@ -17,6 +17,22 @@ pub(crate) struct TrackedFd {
 }
 
 impl TrackedFd {
+    /// Makes descriptors with `make` and registers them while holding the
+    /// registry lock across both, so that no child forked meanwhile by
+    /// another thread inherits them untracked (and keeps them open).
+    pub(crate) fn make_all<const N: usize>(
+        make: impl FnOnce() -> io::Result<[OwnedFd; N]>,
+    ) -> io::Result<[TrackedFd; N]> {
+        let mut g = registry::lock();
+        let fds = make()?;
+        g.state().fds.extend(fds.iter().map(AsRawFd::as_raw_fd));
+        drop(g);
+        Ok(fds.map(|fd| TrackedFd {
+            raw: fd.as_raw_fd(),
+            file: Some(File::from(fd)),
+        }))
+    }
+
     /// Wraps descriptors that were just created, registering them under one
     /// lock.
     pub(crate) fn track_all<const N: usize>(fds: [OwnedFd; N]) -> [TrackedFd; N] {

@@ -41,9 +41,11 @@ impl Pipe {
     ///
     /// Any error of `pipe2(2)`.
     pub fn pair() -> io::Result<(Pipe, Pipe)> {
-        let (r1, w1) = pipe2(OFlag::O_CLOEXEC)?;
-        let (r2, w2) = pipe2(OFlag::O_CLOEXEC)?;
-        let [r1, w1, r2, w2] = TrackedFd::track_all([r1, w1, r2, w2]);
+        let [r1, w1, r2, w2] = TrackedFd::make_all(|| {
+            let (r1, w1) = pipe2(OFlag::O_CLOEXEC)?;
+            let (r2, w2) = pipe2(OFlag::O_CLOEXEC)?;
+            Ok([r1, w1, r2, w2])
+        })?;
         Ok((
             Pipe {
                 read: r1,

@@ -36,13 +36,15 @@ impl SocketPair {
     ///
     /// Any error of `socketpair(2)` (for example too many open files).
     pub fn pair() -> io::Result<(SocketPair, SocketPair)> {
-        let (a, b) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )?;
-        let [a, b] = TrackedFd::track_all([a, b]);
+        let [a, b] = TrackedFd::make_all(|| {
+            let (a, b) = socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )?;
+            Ok([a, b])
+        })?;
         Ok((SocketPair { fd: a }, SocketPair { fd: b }))
     }
 

@@ -9,7 +9,8 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nix::sys::socket::{SockFlag, accept4};
+use nix::errno::Errno;
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, accept4, connect, socket};
 use pprocess_core::{Error, Result};
 
 use super::TrackedFd;
@@ -61,14 +62,26 @@ impl UnixSocket {
     pub fn connect(address: impl AsRef<Path>) -> Result<UnixSocket> {
         let address = address.as_ref();
         check_address(address)?;
-        let stream = UnixStream::connect(address).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => address_error(address, "no socket at this address"),
-            io::ErrorKind::ConnectionRefused => {
-                address_error(address, "nobody listens (the process has ended)")
-            }
-            _ => address_error(address, e.to_string()),
+        let unix_address =
+            UnixAddr::new(address).map_err(|e| address_error(address, e.to_string()))?;
+        // Made and registered under the registry's lock, so that no child
+        // forked meanwhile by another thread inherits it untracked; the
+        // connection (which may wait for room in the listener's backlog)
+        // is made after.
+        let [fd] = TrackedFd::make_all(|| {
+            let fd = socket(
+                AddressFamily::Unix,
+                SockType::Stream,
+                SockFlag::SOCK_CLOEXEC,
+                None,
+            )?;
+            Ok([fd])
         })?;
-        let [fd] = TrackedFd::track_all([OwnedFd::from(stream)]);
+        connect(fd.raw(), &unix_address).map_err(|e| match e {
+            Errno::ENOENT => address_error(address, "no socket at this address"),
+            Errno::ECONNREFUSED => address_error(address, "nobody listens (the process has ended)"),
+            _ => address_error(address, io::Error::from(e).to_string()),
+        })?;
         Ok(UnixSocket { fd })
     }
 }
