@@ -296,3 +296,46 @@ fn a_killed_reused_worker_gives_back_the_call_sent_ahead() -> TestResult {
     }
     Ok(())
 }
+
+/// Arguments that cannot be encoded (odd ones, here) for a live worker.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+struct EvenOnly(u64);
+
+impl serde::Serialize for EvenOnly {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 % 2 == 1 {
+            return Err(serde::ser::Error::custom("odd"));
+        }
+        s.serialize_u64(self.0)
+    }
+}
+
+/// A call whose arguments cannot be sent to a live worker is that call's
+/// `Encode` error; the worker goes on with the others.
+#[test]
+fn arguments_that_cannot_be_encoded_fail_their_call_alone() -> TestResult {
+    let mut map = Map::<(u64, Pid)>::new()?.limit(1).reuse(true);
+    let f = map.manage_reusable(|x: EvenOnly| (x.0 * 10, util::me()));
+    for x in 0..6u64 {
+        f.call(&mut map, EvenOnly(x))?;
+    }
+    let results: Vec<_> = map.by_ref().collect();
+    map.finish()?;
+    let mut pids = BTreeSet::new();
+    for (x, r) in results.into_iter().enumerate() {
+        match r {
+            Ok((v, pid)) => {
+                assert_eq!(x % 2, 0, "call {x} was sent");
+                assert_eq!(v, x as u64 * 10);
+                pids.insert(pid);
+            }
+            Err(Error::Encode { message, .. }) => {
+                assert_eq!(x % 2, 1, "call {x}: {message}");
+                assert!(message.contains("odd"), "{message}");
+            }
+            Err(e) => panic!("call {x}: {e}"),
+        }
+    }
+    assert_eq!(pids.len(), 1, "one worker for all: {pids:?}");
+    Ok(())
+}

@@ -118,35 +118,42 @@ impl<'a, R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'a, R, H, C> 
     }
 
     /// Takes the first waiting call for `serves` and queues its arguments
-    /// on the worker's channel; returns it (`None`: none waits, or the
-    /// channel broke and was reported).
+    /// on the worker's channel; returns it (`None`: none waits). A call
+    /// whose arguments cannot be encoded is that call's error (the channel
+    /// is left as it was, and the next waiting call is tried).
     fn feed_waiting(&mut self, slot: usize, serves: Serves) -> Result<Option<Job<'a, C>>> {
-        let Some(at) = self
-            .waiting
-            .iter()
-            .position(|job| job.feed.as_ref().is_some_and(|f| f.serves == serves))
-        else {
-            return Ok(None);
-        };
-        let Some(job) = self.waiting.remove(at) else {
-            return Ok(None);
-        };
-        let Some(s) = self.slots[slot].as_mut() else {
-            self.waiting.insert(at, job);
-            return Ok(None);
-        };
-        let fed = match &job.feed {
-            Some(feed) => (feed.give)(&mut s.channel),
-            None => Ok(()),
-        };
-        match fed {
-            Ok(()) => Ok(Some(job)),
-            Err(e) => {
-                // The job was not sent: back in its place, then the
-                // channel is given up.
-                self.waiting.insert(at, job);
-                self.broken(slot, e)?;
-                Ok(None)
+        loop {
+            if self.slots[slot].is_none() {
+                return Ok(None);
+            }
+            let Some(at) = self
+                .waiting
+                .iter()
+                .position(|job| job.feed.as_ref().is_some_and(|f| f.serves == serves))
+            else {
+                return Ok(None);
+            };
+            let Some(job) = self.waiting.remove(at) else {
+                return Ok(None);
+            };
+            let Some(s) = self.slots[slot].as_mut() else {
+                return Ok(None);
+            };
+            let fed = match &job.feed {
+                Some(feed) => (feed.give)(&mut s.channel),
+                None => Ok(()),
+            };
+            match fed {
+                Ok(()) => return Ok(Some(job)),
+                Err(e) => self.handler.handle(
+                    Message {
+                        index: job.index,
+                        channel: ChannelId(job.index),
+                        pid: None,
+                        result: Err(e),
+                    },
+                    Reply::none(),
+                )?,
             }
         }
     }
