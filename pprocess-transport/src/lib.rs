@@ -109,7 +109,9 @@ pub use remote::{Failure, ProgramKey, RemoteFn};
 pub use spawn::{JoinHandle, spawn};
 pub use spawner::Spawner;
 pub use threads::{set_thread_warning, thread_count};
-pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
+pub use transport::{
+    DEFAULT_RING_BYTES, MAX_ADDRESS_LEN, Pipe, SharedMemory, SocketPair, TransportKind, UnixSocket,
+};
 pub use typed::{TypedChannel, TypedIter, start_typed};
 
 // The README is a doctest too, so its example cannot rot.

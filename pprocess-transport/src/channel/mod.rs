@@ -26,7 +26,6 @@ use serde::Serialize;
 use crate::codec::MessagePack;
 use crate::framing::ReadBuf;
 use crate::reap::Child;
-use crate::sys;
 
 /// Queued output is written once it reaches this size, so a batch of small
 /// frames costs one system call per 64 KiB.
@@ -301,7 +300,7 @@ impl<C: Codec> Channel<C> {
                 return Err(Error::Closed);
             }
             if !self.fd_nonblocking
-                && !sys::poll_one(self.transport.write_fd(), true, Some(Duration::ZERO))?
+                && !self.poll_room(Some(Duration::ZERO))?
             {
                 return Ok(false);
             }

@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 
 use super::{Channel, ReadState, Wait};
 use crate::framing::ReadBuf;
-use crate::sys;
 
 /// Where the payload of a message handed out lies.
 enum Payload {
@@ -40,7 +39,7 @@ impl<C: Codec> Channel<C> {
                 return Ok(true);
             }
             if !self.fd_nonblocking
-                && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+                && !self.poll_input(Some(Duration::ZERO))?
             {
                 return Ok(false);
             }
@@ -286,7 +285,7 @@ impl<C: Codec> Channel<C> {
             Wait::Forever => true,
             Wait::Never => {
                 if !self.fd_nonblocking
-                    && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
+                    && !self.poll_input(Some(Duration::ZERO))?
                 {
                     return Ok(false);
                 }
@@ -294,7 +293,7 @@ impl<C: Codec> Channel<C> {
             }
             Wait::Until(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if !sys::poll_one(self.transport.read_fd(), false, Some(left))? {
+                if !self.poll_input(Some(left))? {
                     return Ok(false);
                 }
                 false
@@ -306,7 +305,7 @@ impl<C: Codec> Channel<C> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if may_block {
-                    sys::poll_one(self.transport.read_fd(), false, None)?;
+                    self.poll_input(None)?;
                 } else if matches!(wait, Wait::Never) {
                     return Ok(false);
                 }

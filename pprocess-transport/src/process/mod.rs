@@ -92,6 +92,22 @@ pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPla
                 sys::exit_now(127);
             }
             state.fds.retain(|fd| plan.keep.contains(fd));
+            let kept = |fds: &[RawFd; 2]| fds.iter().any(|fd| plan.keep.contains(fd));
+            let foreign = state
+                .maps
+                .iter()
+                .filter(|(_, (_, fds))| !kept(fds))
+                .map(|(&addr, &(len, _))| (addr, len));
+            if let Err(e) = sys::replace_with_anonymous(foreign) {
+                drop(err);
+                let _ = writeln!(
+                    io::stderr(),
+                    "pprocess: child {} cannot unmap inherited rings: {e}",
+                    std::process::id()
+                );
+                sys::exit_now(127);
+            }
+            state.maps.retain(|_, (_, fds)| kept(fds));
             state.children.clear();
             drop(g);
             drop(err);
