@@ -26,6 +26,11 @@ fn shm(ring: usize) -> Builder<MessagePack> {
         .socket_buffer_size(ring)
 }
 
+/// The byte message `i` is made of.
+fn byte(i: usize) -> u8 {
+    u8::try_from(i % 251).expect("below 251")
+}
+
 /// CPU time (user + system) this thread has used, in clock ticks, from
 /// `/proc/thread-self/stat`.
 fn thread_cpu_ticks() -> u64 {
@@ -47,14 +52,14 @@ fn exchange_waits_on_forty_shared_memory_channels() -> TestResult {
     let mut got: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
     let mut ex = Exchange::with_builder(shm(4096), |m: Message<(usize, ByteBuf)>| {
         let (i, bytes) = m.result.expect("message");
-        assert!(bytes.iter().all(|&b| b == (i % 251) as u8), "torn message");
+        assert!(bytes.iter().all(|&b| b == byte(i)), "torn message");
         got.entry(m.index).or_default().push((i, bytes.len()));
     })?
     .continuous(true);
     for _ in 0..CHILDREN {
         ex.start(|ch: &mut Channel| -> pprocess_exchange::Result<()> {
             for i in 0..EACH {
-                ch.send(&(i, ByteBuf::from(vec![(i % 251) as u8; i * 37])))?;
+                ch.send(&(i, ByteBuf::from(vec![byte(i); i * 37])))?;
             }
             Ok(())
         })?;
@@ -64,7 +69,10 @@ fn exchange_waits_on_forty_shared_memory_channels() -> TestResult {
     assert_eq!(got.len(), CHILDREN);
     for (index, messages) in got {
         let expected: Vec<(usize, usize)> = (0..EACH).map(|i| (i, i * 37)).collect();
-        assert!(messages == expected, "child {index}: messages lost or out of order");
+        assert!(
+            messages == expected,
+            "child {index}: messages lost or out of order"
+        );
     }
     Ok(())
 }
@@ -139,8 +147,8 @@ fn waiting_for_room_and_input_sleeps_not_spins() -> TestResult {
 fn children_killed_mid_stream_are_reported_and_others_complete() -> TestResult {
     const FRAMES: usize = 50;
     let _serial = util::serial();
-    let mut ex = Exchange::<ByteBuf, _>::with_builder(shm(16 << 10), Inbox::default())?
-        .continuous(true);
+    let mut ex =
+        Exchange::<ByteBuf, _>::with_builder(shm(16 << 10), Inbox::default())?.continuous(true);
     for i in 0..6 {
         ex.start(move |ch: &mut Channel| -> pprocess_exchange::Result<()> {
             let frames = if i % 2 == 0 { FRAMES } else { usize::MAX };
@@ -171,14 +179,21 @@ fn children_killed_mid_stream_are_reported_and_others_complete() -> TestResult {
     drop(ex);
     for i in (0..6).step_by(2) {
         assert_eq!(frames.get(&i), Some(&FRAMES), "child {i}");
-        assert!(!failures.contains_key(&i), "child {i}: {:?}", failures.get(&i));
+        assert!(
+            !failures.contains_key(&i),
+            "child {i}: {:?}",
+            failures.get(&i)
+        );
     }
     for i in (1..6).step_by(2) {
         let failure = failures.get(&i);
         assert!(
             matches!(
                 failure,
-                Some(Error::ChildDied { status: ExitStatus::Signaled(9), .. })
+                Some(Error::ChildDied {
+                    status: ExitStatus::Signaled(9),
+                    ..
+                })
             ),
             "child {i}: {failure:?}"
         );
@@ -218,7 +233,7 @@ fn map_and_queue_with_a_shared_memory_builder() -> TestResult {
 
     let mut queue = Queue::<(u64, ByteBuf)>::with_builder(shm(4096))?.limit(2);
     for i in 0..6u64 {
-        queue.call(move || (i, ByteBuf::from(vec![i as u8; 100_000])))?;
+        queue.call(move || (i, ByteBuf::from(vec![u8::try_from(i).unwrap(); 100_000])))?;
     }
     let mut seen: Vec<u64> = queue
         .map(|r| {

@@ -299,9 +299,7 @@ impl<C: Codec> Channel<C> {
                 self.discard_output();
                 return Err(Error::Closed);
             }
-            if !self.fd_nonblocking
-                && !self.poll_room(Some(Duration::ZERO))?
-            {
+            if !self.fd_nonblocking && !self.poll_room(Some(Duration::ZERO))? {
                 return Ok(false);
             }
             match self.transport.write(&self.write[self.written..]) {

@@ -38,9 +38,7 @@ impl<C: Codec> Channel<C> {
             if self.read_state != ReadState::Open || self.has_buffered_frame() {
                 return Ok(true);
             }
-            if !self.fd_nonblocking
-                && !self.poll_input(Some(Duration::ZERO))?
-            {
+            if !self.fd_nonblocking && !self.poll_input(Some(Duration::ZERO))? {
                 return Ok(false);
             }
             match self.fill() {
@@ -284,9 +282,7 @@ impl<C: Codec> Channel<C> {
         let may_block = match wait {
             Wait::Forever => true,
             Wait::Never => {
-                if !self.fd_nonblocking
-                    && !self.poll_input(Some(Duration::ZERO))?
-                {
+                if !self.fd_nonblocking && !self.poll_input(Some(Duration::ZERO))? {
                     return Ok(false);
                 }
                 false

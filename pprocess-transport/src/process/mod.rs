@@ -211,7 +211,8 @@ impl<C: Codec> Builder<C> {
     }
 
     /// Sets `SO_SNDBUF` and `SO_RCVBUF` of socketpair channels (bulk
-    /// transfers of large frames go faster with a few MiB).
+    /// transfers of large frames go faster with a few MiB), and the size of
+    /// each ring of [`TransportKind::SharedMemory`] channels.
     #[must_use]
     pub fn socket_buffer_size(mut self, bytes: usize) -> Self {
         self.socket_buffer = Some(bytes);

@@ -69,7 +69,12 @@ impl SharedMap {
 
     /// The 64-bit atomic at `offset` (a multiple of 8, inside the map).
     pub(crate) fn u64_at(&self, offset: usize) -> &AtomicU64 {
-        assert!(offset % 8 == 0 && offset + 8 <= self.len, "atomic outside the map");
+        assert!(
+            offset % 8 == 0 && offset + 8 <= self.len,
+            "atomic outside the map"
+        );
+        // Aligned: the map starts on a page and `offset` is checked above.
+        #[allow(clippy::cast_ptr_alignment)]
         let p = self.ptr.as_ptr().wrapping_add(offset).cast::<u64>();
         // SAFETY: `p` is inside the mapping (checked above), 8-aligned (the
         // map is page-aligned and `offset` a multiple of 8), and the mapping
@@ -80,7 +85,12 @@ impl SharedMap {
 
     /// The 32-bit atomic at `offset` (a multiple of 4, inside the map).
     pub(crate) fn u32_at(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0 && offset + 4 <= self.len, "atomic outside the map");
+        assert!(
+            offset % 4 == 0 && offset + 4 <= self.len,
+            "atomic outside the map"
+        );
+        // Aligned: the map starts on a page and `offset` is checked above.
+        #[allow(clippy::cast_ptr_alignment)]
         let p = self.ptr.as_ptr().wrapping_add(offset).cast::<u32>();
         // SAFETY: as for `u64_at`: inside the mapping, aligned, alive for
         // `&self`, touched only through atomics.
@@ -163,9 +173,7 @@ fn unmap(ptr: NonNull<u8>, len: usize) {
 /// shares another channel's ring, while the objects that own those views
 /// still point at valid memory (zeros: an empty ring) and unmap it when
 /// they are dropped.
-pub(crate) fn replace_with_anonymous(
-    maps: impl Iterator<Item = (usize, usize)>,
-) -> io::Result<()> {
+pub(crate) fn replace_with_anonymous(maps: impl Iterator<Item = (usize, usize)>) -> io::Result<()> {
     for (addr, len) in maps {
         // SAFETY: `addr .. addr + len` is a view the library mapped and
         // still tracks, owned by a `SharedMap` in this (single-threaded,

@@ -149,8 +149,8 @@ impl SharedMemory {
             SharedMap::create_pair(HEADER_PAGE + 2 * capacity, (owners_a, owners_b))?;
         let ring0 = (0, HEADER_PAGE);
         let ring1 = (RING_HEADER, HEADER_PAGE + capacity);
-        let end = |map, out: (usize, usize), inn: (usize, usize), write_bell, read_bell| {
-            SharedMemory {
+        let end =
+            |map, out: (usize, usize), inn: (usize, usize), write_bell, read_bell| SharedMemory {
                 map,
                 out_header: out.0,
                 out_data: out.1,
@@ -161,8 +161,7 @@ impl SharedMemory {
                 read_bell,
                 read_eof: false,
                 write_closed: false,
-            }
-        };
+            };
         Ok((
             end(map_a, ring0, ring1, xa, ya),
             end(map_b, ring1, ring0, yb, xb),
@@ -305,8 +304,7 @@ impl Read for SharedMemory {
                 self.in_u64(TAIL).store(tail + n as u64, Ordering::Release);
                 fence(Ordering::SeqCst);
                 let waiting = self.in_u32(WRITER_WAITING);
-                if waiting.load(Ordering::Relaxed) != 0 && waiting.swap(0, Ordering::Relaxed) != 0
-                {
+                if waiting.load(Ordering::Relaxed) != 0 && waiting.swap(0, Ordering::Relaxed) != 0 {
                     ring(&self.read_bell);
                 }
                 return Ok(n);
@@ -330,15 +328,23 @@ impl Read for SharedMemory {
     }
 }
 
-impl Write for SharedMemory {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl SharedMemory {
+    /// Waits for room (as the descriptor's mode allows), then lets `fill`
+    /// copy `n` bytes (at most `len`, at most the room) into the ring at
+    /// the running index it is given, commits them, and rings the reader
+    /// if it sleeps. Returns `n`.
+    fn write_with(
+        &mut self,
+        len: usize,
+        fill: impl Fn(&SharedMemory, u64, usize),
+    ) -> io::Result<usize> {
         if self.write_closed {
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "shared-memory ring closed for writing",
             ));
         }
-        if buf.is_empty() {
+        if len == 0 {
             return Ok(0);
         }
         loop {
@@ -346,13 +352,12 @@ impl Write for SharedMemory {
             let tail = self.out_u64(TAIL).load(Ordering::Acquire);
             let room = self.capacity - self.used(head, tail)?;
             if room > 0 {
-                let n = room.min(buf.len());
-                self.copy_to_ring(head, &buf[..n]);
+                let n = room.min(len);
+                fill(self, head, n);
                 self.out_u64(HEAD).store(head + n as u64, Ordering::Release);
                 fence(Ordering::SeqCst);
                 let waiting = self.out_u32(READER_WAITING);
-                if waiting.load(Ordering::Relaxed) != 0 && waiting.swap(0, Ordering::Relaxed) != 0
-                {
+                if waiting.load(Ordering::Relaxed) != 0 && waiting.swap(0, Ordering::Relaxed) != 0 {
                     ring(&self.write_bell);
                 }
                 return Ok(n);
@@ -370,6 +375,32 @@ impl Write for SharedMemory {
                 }
             }
         }
+    }
+}
+
+impl Write for SharedMemory {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(buf.len(), |me, head, n| me.copy_to_ring(head, &buf[..n]))
+    }
+
+    /// Copies the slices straight into the ring, one after the other, and
+    /// commits them together: a header and a payload held apart cost no
+    /// copy into a buffer of their own first.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.write_with(len, |me, head, n| {
+            let mut at = head;
+            let mut left = n;
+            for b in bufs {
+                if left == 0 {
+                    break;
+                }
+                let take = b.len().min(left);
+                me.copy_to_ring(at, &b[..take]);
+                at += take as u64;
+                left -= take;
+            }
+        })
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -466,6 +497,21 @@ mod test {
             a.write(&[7; 10]).unwrap_err().kind(),
             io::ErrorKind::BrokenPipe
         );
+    }
+
+    #[test]
+    fn vectored_write_commits_the_slices_in_order() {
+        let (mut a, mut b) = SharedMemory::with_capacity(4096).unwrap();
+        let head = [1u8, 2, 3];
+        let body = vec![9u8; 5000];
+        let n = a
+            .write_vectored(&[io::IoSlice::new(&head), io::IoSlice::new(&body)])
+            .unwrap();
+        assert_eq!(n, 4096, "as much as the ring holds");
+        let mut got = vec![0; 4096];
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got[..3], &head);
+        assert!(got[3..].iter().all(|&x| x == 9));
     }
 
     #[test]
