@@ -1,5 +1,5 @@
 //! Channels: streaming 64 B, 4 KiB and 1 MiB payloads per codec and
-//! transport, one frame per write (`send`) and batched (`feed` + `flush`),
+//! transport (socketpair, pipe, shared memory), one frame per write (`send`) and batched (`feed` + `flush`),
 //! and a 64 B round trip; each group also measures the raw socketpair (the
 //! physical limit) and ipc-channel in the same run.
 //!
@@ -10,7 +10,7 @@
 //! it is ready first).
 
 use std::hint::black_box;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use criterion::{
@@ -21,7 +21,7 @@ use ipc_channel::ipc;
 use pprocess_benches::pin::{self, Placement};
 use pprocess_benches::{BULK_SOCKET_BUFFER, payload, raw};
 use pprocess_core::Result;
-use pprocess_transport::{Builder, Channel, Codec, Json, MessagePack, TransportKind};
+use pprocess_transport::{Builder, Channel, Codec, Json, MessagePack, SharedMemory, TransportKind};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_bytes::{ByteBuf, Bytes};
 
@@ -79,6 +79,7 @@ const SIZES: [Size; 3] = [
 fn transport_name(kind: TransportKind) -> &'static str {
     match kind {
         TransportKind::Pipe => "pipe",
+        TransportKind::SharedMemory => "shm",
         _ => "socketpair",
     }
 }
@@ -160,10 +161,12 @@ fn ours_stream_with<C: Codec>(
     elapsed
 }
 
-/// `rounds` round trips of a 64 B payload with a child made by `start`.
-fn ours_roundtrip(placement: Placement, data: &[u8], rounds: u64) -> Duration {
+/// `rounds` round trips of a 64 B payload with a child made by `start`
+/// over a transport of the given kind.
+fn ours_roundtrip(kind: TransportKind, placement: Placement, data: &[u8], rounds: u64) -> Duration {
     pin::with_placement(placement, |child_cpu| {
         let mut ch = Builder::<MessagePack>::new()
+            .transport(kind)
             .start(move |ch: &mut Channel| -> Result<()> {
                 if let Some(cpu) = child_cpu {
                     pin::to_cpu(cpu)?;
@@ -210,6 +213,17 @@ fn code(r: io::Result<()>) -> i32 {
 /// socketpair, one `write` per frame or batched through 64 KiB.
 fn raw_stream(buffer: Option<usize>, data: &[u8], msgs: u64, mode: Mode) -> Duration {
     let (a, b) = raw::socketpair_files(buffer).expect("socketpair");
+    raw_stream_over(a, b, data, msgs, mode)
+}
+
+/// The same frames through the shared-memory ring itself, no channel: what
+/// the transport can do, next to what the kernel's socket can.
+fn raw_shm_stream(data: &[u8], msgs: u64, mode: Mode) -> Duration {
+    let (a, b) = SharedMemory::pair().expect("shared memory");
+    raw_stream_over(a, b, data, msgs, mode)
+}
+
+fn raw_stream_over<S: Read + Write>(a: S, b: S, data: &[u8], msgs: u64, mode: Mode) -> Duration {
     let pid = raw::fork_child(move || {
         code((|| {
             let mut r = raw::FrameReader::new(b);
@@ -433,7 +447,11 @@ fn ours_cases<C: Codec>(
     mode: Mode,
     data: &[u8],
 ) {
-    for kind in [TransportKind::SocketPair, TransportKind::Pipe] {
+    for kind in [
+        TransportKind::SocketPair,
+        TransportKind::Pipe,
+        TransportKind::SharedMemory,
+    ] {
         let builder = Builder::<C>::new().transport(kind);
         let id = format!("pprocess-{codec}-{}", transport_name(kind));
         group.bench_function(id, |b| {
@@ -464,6 +482,24 @@ fn stream(c: &mut Criterion) {
             group.bench_function(raw_id, |b| {
                 b.iter_custom(|iters| raw_stream(None, &data, iters * size.per_iter, mode))
             });
+            if size.bytes != 4096 {
+                // The shared-memory ring's own limit, for the same frames.
+                let shm_id = match mode {
+                    Mode::Send => "raw-shm-ring-one-write-per-frame",
+                    Mode::Feed => "raw-shm-ring-batched-64KiB",
+                };
+                group.bench_function(shm_id, |b| {
+                    b.iter_custom(|iters| raw_shm_stream(&data, iters * size.per_iter, mode))
+                });
+                // Shared memory with the receiver taking each payload in
+                // place: no value built on the receiving side.
+                let builder = Builder::<MessagePack>::new().transport(TransportKind::SharedMemory);
+                group.bench_function("pprocess-msgpack-shm-receive-borrowed", |b| {
+                    b.iter_custom(|iters| {
+                        ours_stream_borrowed(&builder, &data, iters * size.per_iter, mode)
+                    })
+                });
+            }
             if size.bytes == 64 && mode == Mode::Feed {
                 // Context: the same stream with a receiver that builds no
                 // value (no allocation, no copy), to separate the
@@ -526,9 +562,12 @@ fn roundtrip(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for placement in Placement::available() {
         let p = placement.name();
-        group.bench_function(format!("pprocess-msgpack-socketpair-{p}"), |b| {
-            b.iter_custom(|iters| ours_roundtrip(placement, &data, iters))
-        });
+        for kind in [TransportKind::SocketPair, TransportKind::SharedMemory] {
+            let t = transport_name(kind);
+            group.bench_function(format!("pprocess-msgpack-{t}-{p}"), |b| {
+                b.iter_custom(|iters| ours_roundtrip(kind, placement, &data, iters))
+            });
+        }
         group.bench_function(format!("raw-socketpair-{p}"), |b| {
             b.iter_custom(|iters| raw_roundtrip(placement, &data, iters))
         });

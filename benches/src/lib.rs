@@ -136,17 +136,18 @@ pub mod raw {
 
     /// Reads length-prefixed frames through a 64 KiB buffer (one `read`
     /// per 64 KiB of small frames; large payloads are read straight into
-    /// the reused payload buffer).
+    /// the reused payload buffer), from a socket or any other byte stream
+    /// (the shared-memory ring's raw baseline).
     #[derive(Debug)]
-    pub struct FrameReader {
-        inner: BufReader<File>,
+    pub struct FrameReader<S = File> {
+        inner: BufReader<S>,
         payload: Vec<u8>,
     }
 
-    impl FrameReader {
-        /// Wraps a socket.
+    impl<S: Read> FrameReader<S> {
+        /// Wraps a socket (or another byte stream).
         #[must_use]
-        pub fn new(file: File) -> Self {
+        pub fn new(file: S) -> Self {
             FrameReader {
                 inner: BufReader::with_capacity(64 * 1024, file),
                 payload: Vec::new(),
@@ -168,7 +169,7 @@ pub mod raw {
         }
 
         /// The socket, to write replies to.
-        pub fn get_mut(&mut self) -> &mut File {
+        pub fn get_mut(&mut self) -> &mut S {
             self.inner.get_mut()
         }
     }

@@ -1,4 +1,5 @@
-//! Fork-based processes and framed channels over socketpairs and pipes:
+//! Fork-based processes and framed channels over socketpairs, pipes and
+//! shared memory:
 //! pprocess's `start`, `create`, `exit`, `waitall` and channels, for Rust.
 //!
 //! # Quick start
@@ -30,7 +31,10 @@
 //! frames (see `pprocess_core::frame`). The codec is a type parameter:
 //! [`MessagePack`] by default, [`Json`] with the `json` feature (on by
 //! default). The transport is chosen when the channel is made:
-//! [`SocketPair`] by default, or [`Pipe`]. A [`TypedChannel`] (made by
+//! [`SocketPair`] by default, [`Pipe`], or [`SharedMemory`] (a ring
+//! buffer per direction in memory that parent and child both map, woken
+//! through a socketpair doorbell only when a side waits:
+//! [`TransportKind::SharedMemory`]). A [`TypedChannel`] (made by
 //! [`start_typed`]) fixes what each side sends and receives, so that a
 //! wrong message is a compile error.
 //!
@@ -110,7 +114,9 @@ pub use remote::{Failure, ProgramKey, RemoteFn};
 pub use spawn::{JoinHandle, spawn};
 pub use spawner::Spawner;
 pub use threads::{set_thread_warning, thread_count};
-pub use transport::{MAX_ADDRESS_LEN, Pipe, SocketPair, TransportKind, UnixSocket};
+pub use transport::{
+    DEFAULT_RING_BYTES, MAX_ADDRESS_LEN, Pipe, SharedMemory, SocketPair, TransportKind, UnixSocket,
+};
 pub use typed::{TypedChannel, TypedIter, start_typed};
 
 // The README is a doctest too, so its example cannot rot.

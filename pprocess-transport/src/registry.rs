@@ -27,6 +27,10 @@ pub(crate) enum ChildState {
 pub(crate) struct State {
     /// Descriptors to close in every forked child.
     pub(crate) fds: HashSet<RawFd>,
+    /// Shared-memory views (address to length and the descriptors of the
+    /// transport that owns the view): a forked child keeps a view only if
+    /// it keeps one of those descriptors, and replaces the others.
+    pub(crate) maps: HashMap<usize, (usize, [RawFd; 2])>,
     /// Children forked by this process and not yet reaped and collected.
     pub(crate) children: HashMap<Pid, ChildState>,
 }

@@ -7,12 +7,15 @@ mod util;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use pprocess_core::FrameKind;
 #[cfg(feature = "json")]
 use pprocess_transport::Json;
-use pprocess_transport::{Builder, Channel, Codec, Error, ExitStatus, MessagePack, TransportKind};
+use pprocess_transport::{
+    Builder, Channel, Codec, Error, ExitStatus, MessagePack, SharedMemory, TransportKind,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -209,20 +212,28 @@ fn receive_timeout_times_out_on_time<C: Codec>(kind: TransportKind) {
 /// A frame that has only half arrived when the timeout fires stays
 /// buffered: once the rest comes, the next receive returns the value.
 fn partial_frame_survives_timeout<C: Codec>(kind: TransportKind) {
-    let (a, mut b) = Builder::<C>::new().transport(kind).channel_pair().unwrap();
+    // Raw bytes go in through the sending end's own `Write` (for shared
+    // memory its descriptors are doorbells, not the byte stream).
+    let (mut a, mut b): (Box<dyn Write>, Channel<C>) = if kind == TransportKind::SharedMemory {
+        let (a, b) = SharedMemory::pair().unwrap();
+        (Box::new(a), Channel::new(Box::new(b)))
+    } else {
+        let (a, b) = Builder::<C>::new().transport(kind).channel_pair().unwrap();
+        let fd = a.transport().write_fd().try_clone_to_owned().unwrap();
+        drop(a);
+        (Box::new(std::fs::File::from(fd)), b)
+    };
     let value = sample_outer();
     let mut payload = Vec::new();
     C::encode(&value, &mut payload).unwrap();
     let bytes = util::frame(FrameKind::Data, &payload);
     let (first, rest) = bytes.split_at(bytes.len() / 2);
-    let written = nix::unistd::write(a.transport().write_fd(), first).unwrap();
-    assert_eq!(written, first.len());
+    a.write_all(first).unwrap();
     let err = b
         .receive_timeout::<Outer>(Duration::from_millis(50))
         .unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
-    let written = nix::unistd::write(a.transport().write_fd(), rest).unwrap();
-    assert_eq!(written, rest.len());
+    a.write_all(rest).unwrap();
     assert_eq!(b.receive_timeout::<Outer>(PATIENCE).unwrap(), value);
 }
 
@@ -377,10 +388,12 @@ macro_rules! channel_suite {
 channel_suite! {
     msgpack_socketpair: MessagePack, TransportKind::SocketPair;
     msgpack_pipe: MessagePack, TransportKind::Pipe;
+    msgpack_shared_memory: MessagePack, TransportKind::SharedMemory;
 }
 
 #[cfg(feature = "json")]
 channel_suite! {
     json_socketpair: Json, TransportKind::SocketPair;
     json_pipe: Json, TransportKind::Pipe;
+    json_shared_memory: Json, TransportKind::SharedMemory;
 }

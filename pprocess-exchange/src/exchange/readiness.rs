@@ -93,7 +93,11 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
             let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            if !s.hot && (event.is_readable() || event.is_read_closed() || event.is_error()) {
+            // An odd token is the write side's descriptor: readable there
+            // means room (a shared-memory doorbell), which the writers'
+            // flush below takes; only a hang-up or error makes it hot.
+            let input = token % 2 == 0 && event.is_readable();
+            if !s.hot && (input || event.is_read_closed() || event.is_error()) {
                 s.hot = true;
                 self.hot.push_back(slot);
             }
@@ -172,17 +176,24 @@ impl<R: DeserializeOwned, H: Handler<R, C>, C: Codec> Exchange<'_, R, H, C> {
                     self.writers.push(slot);
                     let fd = s.channel.transport().write_fd().as_raw_fd();
                     let rfd = s.channel.read_fd().as_raw_fd();
+                    // Room is writability, or readability of a doorbell
+                    // (shared memory: waiting for writability would spin).
+                    let room = if s.channel.transport().room_is_readable() {
+                        mio::Interest::READABLE
+                    } else {
+                        mio::Interest::WRITABLE
+                    };
                     if fd == rfd {
                         self.poll.registry().reregister(
                             &mut SourceFd(&fd),
                             Token(slot * 2),
-                            mio::Interest::READABLE | mio::Interest::WRITABLE,
+                            mio::Interest::READABLE | room,
                         )?;
                     } else {
                         self.poll.registry().register(
                             &mut SourceFd(&fd),
                             Token(slot * 2 + 1),
-                            mio::Interest::WRITABLE,
+                            room,
                         )?;
                     }
                 }

@@ -8,7 +8,6 @@ use std::io;
 use pprocess_core::{Codec, Error, FrameKind, Result};
 
 use super::{Channel, ReadState};
-use crate::sys;
 
 impl<C: Codec> Channel<C> {
     /// Turns on acknowledgements: after each data or error frame it hands
@@ -49,7 +48,7 @@ impl<C: Codec> Channel<C> {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    sys::poll_one(self.transport.read_fd(), false, None)?;
+                    self.poll_input(None)?;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -56,8 +56,18 @@ impl<C> Channel<C> {
     pub(super) fn wait_writable(&mut self, timeout: Option<Duration>) -> Result<()> {
         let room = self.read_state == ReadState::Open
             && self.read.pending() <= self.max_frame.saturating_add(HEADER_LEN);
-        let read_fd = room.then(|| self.transport.read_fd());
-        let (_, readable) = sys::poll_write_or_read(self.transport.write_fd(), read_fd, timeout)?;
+        // Ask the transport to wake us for both before sleeping (a
+        // shared-memory peer rings only when asked); either may be there
+        // already.
+        let room_now = self.transport.prepare_write_wait()?;
+        let input_now = room && self.transport.prepare_read_wait()?;
+        let readable = if room_now || input_now {
+            input_now
+        } else {
+            let read_fd = room.then(|| self.transport.read_fd());
+            let room_readable = self.transport.room_is_readable();
+            sys::poll_write_or_read(self.transport.write_fd(), room_readable, read_fd, timeout)?.1
+        };
         if readable {
             match self.fill() {
                 Ok(0) => self.read_state = ReadState::Eof,
@@ -71,6 +81,26 @@ impl<C> Channel<C> {
             }
         }
         Ok(())
+    }
+
+    /// Waits until input may be read (or the timeout passes; `None`: for
+    /// ever), asking the transport first to arrange the wake-up. Whether
+    /// it became ready.
+    pub(super) fn poll_input(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        if self.transport.prepare_read_wait()? {
+            return Ok(true);
+        }
+        sys::poll_one(self.transport.read_fd(), false, timeout)
+    }
+
+    /// Waits until there is room to write, as [`Channel::poll_input`] does
+    /// for input.
+    pub(super) fn poll_room(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        if self.transport.prepare_write_wait()? {
+            return Ok(true);
+        }
+        let writability = !self.transport.room_is_readable();
+        sys::poll_one(self.transport.write_fd(), writability, timeout)
     }
 
     /// Turns a failed write into the error to return, dropping what was

@@ -27,7 +27,6 @@ use serde::Serialize;
 use crate::codec::MessagePack;
 use crate::framing::ReadBuf;
 use crate::reap::Child;
-use crate::sys;
 
 /// Queued output is written once it reaches this size, so a batch of small
 /// frames costs one system call per 64 KiB.
@@ -303,9 +302,7 @@ impl<C: Codec> Channel<C> {
                 self.discard_output();
                 return Err(Error::Closed);
             }
-            if !self.fd_nonblocking
-                && !sys::poll_one(self.transport.write_fd(), true, Some(Duration::ZERO))?
-            {
+            if !self.fd_nonblocking && !self.poll_room(Some(Duration::ZERO))? {
                 return Ok(false);
             }
             match self.transport.write(&self.write[self.written..]) {

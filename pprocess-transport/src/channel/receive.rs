@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 
 use super::{Channel, ReadState, Wait};
 use crate::framing::ReadBuf;
-use crate::sys;
 
 /// Where the payload of a message handed out lies.
 enum Payload {
@@ -39,9 +38,7 @@ impl<C: Codec> Channel<C> {
             if self.read_state != ReadState::Open || self.has_buffered_frame() {
                 return Ok(true);
             }
-            if !self.fd_nonblocking
-                && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
-            {
+            if !self.fd_nonblocking && !self.poll_input(Some(Duration::ZERO))? {
                 return Ok(false);
             }
             match self.fill() {
@@ -285,16 +282,14 @@ impl<C: Codec> Channel<C> {
         let may_block = match wait {
             Wait::Forever => true,
             Wait::Never => {
-                if !self.fd_nonblocking
-                    && !sys::poll_one(self.transport.read_fd(), false, Some(Duration::ZERO))?
-                {
+                if !self.fd_nonblocking && !self.poll_input(Some(Duration::ZERO))? {
                     return Ok(false);
                 }
                 false
             }
             Wait::Until(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if !sys::poll_one(self.transport.read_fd(), false, Some(left))? {
+                if !self.poll_input(Some(left))? {
                     return Ok(false);
                 }
                 false
@@ -306,7 +301,7 @@ impl<C: Codec> Channel<C> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if may_block {
-                    sys::poll_one(self.transport.read_fd(), false, None)?;
+                    self.poll_input(None)?;
                 } else if matches!(wait, Wait::Never) {
                     return Ok(false);
                 }

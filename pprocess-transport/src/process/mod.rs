@@ -94,6 +94,22 @@ pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPla
                 sys::exit_now(127);
             }
             state.fds.retain(|fd| plan.keep.contains(fd));
+            let kept = |fds: &[RawFd; 2]| fds.iter().any(|fd| plan.keep.contains(fd));
+            let foreign = state
+                .maps
+                .iter()
+                .filter(|(_, (_, fds))| !kept(fds))
+                .map(|(&addr, &(len, _))| (addr, len));
+            if let Err(e) = sys::replace_with_anonymous(foreign) {
+                drop(err);
+                let _ = writeln!(
+                    io::stderr(),
+                    "pprocess: child {} cannot unmap inherited rings: {e}",
+                    std::process::id()
+                );
+                sys::exit_now(127);
+            }
+            state.maps.retain(|_, (_, fds)| kept(fds));
             state.children.clear();
             drop(g);
             drop(err);
@@ -197,7 +213,8 @@ impl<C: Codec> Builder<C> {
     }
 
     /// Sets `SO_SNDBUF` and `SO_RCVBUF` of socketpair channels (bulk
-    /// transfers of large frames go faster with a few MiB).
+    /// transfers of large frames go faster with a few MiB), and the size of
+    /// each ring of [`TransportKind::SharedMemory`] channels.
     #[must_use]
     pub fn socket_buffer_size(mut self, bytes: usize) -> Self {
         self.socket_buffer = Some(bytes);

@@ -42,21 +42,29 @@ pub(crate) fn poll_one(
 }
 
 /// Waits until `write_fd` has room, or `read_fd` (when given) has data, or
-/// the timeout passes (`None`: for ever). Returns `(writable, readable)`;
-/// hang-up and errors count as both, so the next write or read reports them.
-/// The two may be the same descriptor (a socket).
+/// the timeout passes (`None`: for ever). Room is writability of
+/// `write_fd`, or its readability when `room_readable` (a doorbell the
+/// peer rings). Returns `(room, readable)`; hang-up and errors count as
+/// both, so the next write or read reports them. The two may be the same
+/// descriptor (a socket).
 pub(crate) fn poll_write_or_read(
     write_fd: BorrowedFd<'_>,
+    room_readable: bool,
     read_fd: Option<BorrowedFd<'_>>,
     timeout: Option<Duration>,
 ) -> io::Result<(bool, bool)> {
     let timeout = poll_timeout(timeout);
     let same = read_fd.is_some_and(|r| r.as_raw_fd() == write_fd.as_raw_fd());
-    let mut fds = Vec::with_capacity(2);
-    let write_events = if same {
-        PollFlags::POLLOUT | PollFlags::POLLIN
+    let room_events = if room_readable {
+        PollFlags::POLLIN
     } else {
         PollFlags::POLLOUT
+    };
+    let mut fds = Vec::with_capacity(2);
+    let write_events = if same {
+        room_events | PollFlags::POLLIN
+    } else {
+        room_events
     };
     fds.push(PollFd::new(write_fd, write_events));
     if let (Some(r), false) = (read_fd, same) {
@@ -72,7 +80,7 @@ pub(crate) fn poll_write_or_read(
     let bad = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
     let got = |fd: &PollFd<'_>| fd.revents().unwrap_or(PollFlags::empty());
     let w = got(&fds[0]);
-    let writable = w.intersects(PollFlags::POLLOUT | bad);
+    let writable = w.intersects(room_events | bad);
     let readable = if same {
         read_fd.is_some() && w.intersects(PollFlags::POLLIN | bad)
     } else {

@@ -1,4 +1,4 @@
-//! The transports: socketpair (the default) and pipes.
+//! The transports: socketpair (the default), pipes and shared memory.
 
 mod fd;
 
@@ -70,11 +70,13 @@ macro_rules! stream_socket_impls {
 }
 use stream_socket_impls;
 mod pipe;
+mod shm;
 mod socketpair;
 mod unix_socket;
 
 pub(crate) use fd::TrackedFd;
 pub use pipe::Pipe;
+pub use shm::{DEFAULT_RING_BYTES, SharedMemory};
 pub use socketpair::SocketPair;
 pub(crate) use unix_socket::{Listener, check_address};
 pub use unix_socket::{MAX_ADDRESS_LEN, UnixSocket};
@@ -92,6 +94,17 @@ pub enum TransportKind {
     SocketPair,
     /// Two `pipe(2)`s, one per direction (pprocess's `create_pipes`).
     Pipe,
+    /// A ring buffer per direction in shared memory (a `memfd` mapped by
+    /// parent and child), with a socketpair per direction as the doorbell
+    /// that wakes a side that waits: see [`SharedMemory`]. The byte stream
+    /// (frames, codecs) is the one a socket would carry; bytes move without
+    /// a system call while neither side waits. Each ring holds
+    /// [`DEFAULT_RING_BYTES`], or what
+    /// [`Builder::socket_buffer_size`](crate::Builder::socket_buffer_size)
+    /// asks for (rounded up to a power of two). Exchanges wait on it with
+    /// `mio` like on the others; a peer that dies is end of file after the
+    /// bytes it committed.
+    SharedMemory,
 }
 
 /// Makes a connected pair of transports of the given kind, both tracked so
@@ -111,6 +124,10 @@ pub(crate) fn pair(
         }
         TransportKind::Pipe => {
             let (a, b) = Pipe::pair()?;
+            (Box::new(a), Box::new(b))
+        }
+        TransportKind::SharedMemory => {
+            let (a, b) = SharedMemory::with_capacity(socket_buffer.unwrap_or(DEFAULT_RING_BYTES))?;
             (Box::new(a), Box::new(b))
         }
     })
