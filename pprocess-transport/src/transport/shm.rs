@@ -140,9 +140,13 @@ impl SharedMemory {
             .clamp(MIN_RING_BYTES, MAX_RING_BYTES)
             .next_power_of_two();
         let flags = SockFlag::SOCK_CLOEXEC;
-        let (xa, xb) = socketpair(AddressFamily::Unix, SockType::Stream, None, flags)?;
-        let (ya, yb) = socketpair(AddressFamily::Unix, SockType::Stream, None, flags)?;
-        let [xa, xb, ya, yb] = TrackedFd::track_all([xa, xb, ya, yb]);
+        // Made and registered under the registry's lock, as a socketpair
+        // channel's descriptors are (see `TrackedFd::make_all`).
+        let [xa, xb, ya, yb] = TrackedFd::make_all(|| {
+            let (xa, xb) = socketpair(AddressFamily::Unix, SockType::Stream, None, flags)?;
+            let (ya, yb) = socketpair(AddressFamily::Unix, SockType::Stream, None, flags)?;
+            Ok([xa, xb, ya, yb])
+        })?;
         let owners_a = [xa.raw(), ya.raw()];
         let owners_b = [yb.raw(), xb.raw()];
         let (map_a, map_b) =
