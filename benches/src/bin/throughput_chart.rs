@@ -1,5 +1,6 @@
 //! Throughput against message size, 64 B to 16 MiB, for each transport of
-//! the library and for the raw socketpair and ipc-channel, measured side by
+//! the library (socketpair, pipe, shared memory with its default 1 MiB
+//! rings) and for the raw socketpair and ipc-channel, measured side by
 //! side in one run: prints a Markdown table of the medians (min..max) and
 //! writes the chart as SVG.
 //!
@@ -49,6 +50,7 @@ impl Case {
     fn name(self) -> &'static str {
         match self {
             Case::Library(TransportKind::Pipe) => "pprocess pipe",
+            Case::Library(TransportKind::SharedMemory) => "pprocess shared memory",
             Case::Library(_) => "pprocess socketpair",
             Case::Raw => "raw socketpair",
             Case::Ipc => "ipc-channel IpcBytesSender",
@@ -188,6 +190,7 @@ fn main() {
     let cases = [
         Case::Library(TransportKind::SocketPair),
         Case::Library(TransportKind::Pipe),
+        Case::Library(TransportKind::SharedMemory),
         Case::Raw,
         Case::Ipc,
     ];
@@ -228,7 +231,7 @@ fn main() {
             line.points.push((size.trailing_zeros().into(), median));
             medians.push(median);
         }
-        println!(" {:.2} |", medians[0] / medians[2]);
+        println!(" {:.2} |", medians[0] / medians[3]);
     }
     if let Some(path) = svg_path {
         let picture = svg(
