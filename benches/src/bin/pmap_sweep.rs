@@ -21,6 +21,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use pprocess_benches::indexer::chart::{Series, svg};
+use pprocess_benches::indexer::run::stats;
 use pprocess_benches::{calibrate_cpu_iters, cpu_task};
 use rayon::prelude::*;
 
@@ -76,19 +77,6 @@ fn procspawn_map(pool: &procspawn::Pool, seeds: &[u64], iters: u64) -> Vec<u64> 
 
 /// Median, min and max.
 type Stats = (f64, f64, f64);
-
-/// Median, min and max of `values`.
-fn stats(values: &[f64]) -> Stats {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    (median, v[0], v[n - 1])
-}
 
 /// The cost where the speedup crosses 1 going up, between measured costs
 /// (log-linear), or a note that it does not.

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use ipc_channel::ipc;
 use pprocess_benches::indexer::chart::{Series, svg};
+use pprocess_benches::indexer::run::stats;
 use pprocess_benches::{payload, raw};
 use pprocess_core::Result;
 use pprocess_transport::{Builder, Channel, MessagePack, TransportKind};
@@ -153,18 +154,6 @@ fn measure(case: Case, data: &[u8]) -> f64 {
     (msgs as f64 * data.len() as f64) / elapsed.as_secs_f64() / 1e9
 }
 
-/// Median, min and max.
-fn stats(values: &mut [f64]) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    let median = if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    };
-    (median, values[0], values[n - 1])
-}
-
 fn size_name(size: usize) -> String {
     match size {
         s if s >= 1 << 20 => format!("{} MiB", s >> 20),
@@ -226,7 +215,7 @@ fn main() {
         print!("| {} |", size_name(size));
         let mut medians = Vec::new();
         for (c, line) in series.iter_mut().enumerate() {
-            let (median, min, max) = stats(&mut samples[c][s]);
+            let (median, min, max) = stats(&samples[c][s]);
             print!(" {median:.2} ({min:.2}..{max:.2}) |");
             line.points.push((size.trailing_zeros().into(), median));
             medians.push(median);
