@@ -138,7 +138,8 @@
 //! [`Builder`], [`Fork`], [`exit`], [`waitall`], [`num_cores`],
 //! [`thread_count`]), channels and codecs ([`Channel`], [`TypedChannel`],
 //! [`MessagePack`], `Json`), transports ([`TransportKind`],
-//! [`SocketPair`], [`Pipe`], [`UnixSocket`], the [`Transport`] trait),
+//! [`SocketPair`], [`Pipe`], [`SharedMemory`], [`UnixSocket`], the
+//! [`Transport`] trait),
 //! what a child's closure may return ([`ChildOutcome`], [`SpawnOutcome`],
 //! [`ChildFailure`]), background processes, and the error types.
 //!
@@ -159,6 +160,7 @@
 //! | [`Message`], [`Inbox`], [`MapStore`], [`ChannelId`] (with a `Send + Sync` result type) | yes | yes |
 //! | [`Builder`], [`Child`], [`Background`], [`BackgroundCallable`] (with a `Send + Sync` function) | yes | yes |
 //! | [`TransportKind`], [`SocketPair`], [`Pipe`], [`UnixSocket`], [`MessagePack`], `Json` | yes | yes |
+//! | [`SharedMemory`] | yes | no: one thread at a time uses an end of its rings |
 //! | [`Error`], [`ExitStatus`], [`RemoteKind`], [`RemoteCause`], [`ChildFailure`] | yes | yes |
 //!
 //! A channel, handle or exchange can be used from the thread that made it
@@ -213,8 +215,8 @@ pub use pprocess_transport::{
 };
 pub use pprocess_transport::{
     Child, ChildFailure, ChildOutcome, JoinHandle, MAX_ADDRESS_LEN, Pipe, ResultOutcome,
-    SocketPair, SpawnOutcome, TypedChannel, TypedIter, UnixSocket, ValueOutcome, panic_message,
-    run_in_child, spawn, start_typed, track_fd, untrack_fd,
+    SharedMemory, SocketPair, SpawnOutcome, TypedChannel, TypedIter, UnixSocket, ValueOutcome,
+    panic_message, run_in_child, spawn, start_typed, track_fd, untrack_fd,
 };
 pub use queue::Queue;
 pub use remote::{ManagedFn, pmap_fn};

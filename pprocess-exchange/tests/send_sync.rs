@@ -111,6 +111,7 @@ fn every_public_type_is_send_and_sync_as_documented() {
         TransportKind => true, true;
         SocketPair => true, true;
         Pipe => true, true;
+        SharedMemory => true, false;
         UnixSocket => true, true;
         MessagePack => true, true;
         Json => true, true;
