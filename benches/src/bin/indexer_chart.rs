@@ -30,7 +30,7 @@ use std::io::Read;
 use std::path::Path;
 
 use pprocess_benches::indexer::chart::{Series, svg};
-use pprocess_benches::indexer::run::{Case, case, load, run, stats};
+use pprocess_benches::indexer::run::{Case, Measure, case, load, run, stats};
 use pprocess_examples::indexer::scan::{BINARY_PREFIX, is_binary};
 use pprocess_examples::indexer::{WalkOptions, list_files};
 
@@ -112,7 +112,7 @@ fn main() {
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| fail(&e));
         println!("{dir}: {files} text files, {mb:.1} MB; before: {}", load());
-        let timed = |case: &Case| run(case).unwrap_or_else(|e| fail(&e)).0;
+        let timed = |case: &Case| run(case, Measure::Wall).unwrap_or_else(|e| fail(&e));
         for case in cases.iter().flatten() {
             timed(case);
         }

@@ -1,12 +1,15 @@
 //! Runs `start_indexer` and its baselines side by side on a directory and
 //! prints a Markdown table: wall time and peak memory (the sum of the
 //! proportional set sizes of the process and its children, sampled every
-//! 10 ms), medians with min..max over alternating runs, and ratios.
+//! 10 ms), medians with min..max over alternating runs, and ratios. Wall
+//! times come from rounds that only wait for the program; peaks from
+//! rounds of their own afterwards (`--memory-runs`, 3 by default), because
+//! sampling costs the measured program time (see `Measure`).
 //!
 //! ```text
 //! cargo build --release -p pprocess-examples --bin start_indexer \
 //!     -p pprocess-benches --bin indexer-baseline --bin indexer-compare
-//! target/release/indexer-compare [--runs N] [--cases a,b,...] DIR
+//! target/release/indexer-compare [--runs N] [--memory-runs N] [--cases a,b,...] DIR
 //! taskset -c 0 target/release/indexer-compare DIR     # on one core
 //! ```
 //!
@@ -16,16 +19,21 @@
 //! `--noprompt -q`. The load average and the number of running `rustc`
 //! are printed before and after.
 
-use pprocess_benches::indexer::run::{case, load, run, stats};
+use pprocess_benches::indexer::run::{Measure, case, load, run, stats};
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut runs = 5;
+    let mut memory_runs = 3;
     let mut names = "single,rayon,default".to_owned();
     while args.len() > 1 {
         match args[0].as_str() {
             "--runs" => {
                 runs = args[1].parse().expect("--runs N");
+                args.drain(..2);
+            }
+            "--memory-runs" => {
+                memory_runs = args[1].parse().expect("--memory-runs N");
                 args.drain(..2);
             }
             "--cases" => {
@@ -36,7 +44,7 @@ fn main() {
         }
     }
     let [dir] = args.as_slice() else {
-        eprintln!("usage: indexer-compare [--runs N] [--cases a,b,...] DIR");
+        eprintln!("usage: indexer-compare [--runs N] [--memory-runs N] [--cases a,b,...] DIR");
         std::process::exit(2);
     };
     let bin = std::env::current_exe().expect("own path");
@@ -49,27 +57,32 @@ fn main() {
             eprintln!("indexer-compare: {e}");
             std::process::exit(2);
         });
-    let run = |case| {
-        run(case).unwrap_or_else(|e| {
+    let run = |case, measure| {
+        run(case, measure).unwrap_or_else(|e| {
             eprintln!("indexer-compare: {e}");
             std::process::exit(1);
         })
     };
 
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    println!("corpus: {dir}; {runs} alternating runs; {cpus} CPUs available");
+    println!(
+        "corpus: {dir}; {runs} alternating timed runs, then {memory_runs} sampled for memory; {cpus} CPUs available"
+    );
     println!("before: {}", load());
     // One untimed run of each, so every run finds the files in the cache.
     for case in &cases {
-        run(case);
+        run(case, Measure::Wall);
     }
     let mut results: Vec<(Vec<f64>, Vec<f64>)> =
         cases.iter().map(|_| (Vec::new(), Vec::new())).collect();
     for _ in 0..runs {
-        for (case, (walls, peaks)) in cases.iter().zip(&mut results) {
-            let (wall, peak) = run(case);
-            walls.push(wall);
-            peaks.push(peak as f64 / 1e6);
+        for (case, (walls, _)) in cases.iter().zip(&mut results) {
+            walls.push(run(case, Measure::Wall));
+        }
+    }
+    for _ in 0..memory_runs.max(1) {
+        for (case, (_, peaks)) in cases.iter().zip(&mut results) {
+            peaks.push(run(case, Measure::Memory) / 1e6);
         }
     }
     println!("after: {}", load());

@@ -121,13 +121,30 @@ fn tree_pss(pid: u32) -> u64 {
     total
 }
 
-/// Runs a case once: (wall seconds, peak bytes).
+/// What [`run`] measures: a run is either timed or sampled, never both.
+///
+/// Sampling reads `/proc/PID/smaps_rollup` of every process of the tree
+/// every 10 ms. That walks each process's page tables under its memory map
+/// lock, which takes CPU time (on one core, the measured program's) and
+/// stalls the program's page faults, more so the more processes it has. So
+/// wall times come from runs that only wait, and peaks from runs of their
+/// own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Wall seconds; the parent blocks in `wait` and takes no CPU.
+    Wall,
+    /// Peak PSS of the process tree, sampled every 10 ms.
+    Memory,
+}
+
+/// Runs a case once: wall seconds with [`Measure::Wall`], peak bytes with
+/// [`Measure::Memory`].
 ///
 /// # Errors
 ///
 /// A message if the program cannot be started, or ends with a status
 /// other than 0 or 1 (1: some files could not be read).
-pub fn run(case: &Case) -> Result<(f64, u64), String> {
+pub fn run(case: &Case, measure: Measure) -> Result<f64, String> {
     let started = Instant::now();
     let mut child = Command::new(&case.program)
         .args(&case.args)
@@ -137,19 +154,25 @@ pub fn run(case: &Case) -> Result<(f64, u64), String> {
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", case.program.display()))?;
     let pid = child.id();
+    let cannot_wait = |e| format!("cannot wait for {}: {e}", case.program.display());
     let mut peak = 0;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => return Err(format!("cannot wait for {}: {e}", case.program.display())),
-        }
-        peak = peak.max(tree_pss(pid));
-        thread::sleep(Duration::from_millis(10));
+    let status = match measure {
+        Measure::Wall => child.wait().map_err(cannot_wait)?,
+        Measure::Memory => loop {
+            if let Some(status) = child.try_wait().map_err(cannot_wait)? {
+                break status;
+            }
+            peak = peak.max(tree_pss(pid));
+            thread::sleep(Duration::from_millis(10));
+        },
     };
     let wall = started.elapsed().as_secs_f64();
     if status.code().is_some_and(|c| c <= 1) {
-        Ok((wall, peak))
+        Ok(match measure {
+            Measure::Wall => wall,
+            #[allow(clippy::cast_precision_loss)]
+            Measure::Memory => peak as f64,
+        })
     } else {
         Err(format!(
             "{} {:?} failed: {status}",
