@@ -85,10 +85,11 @@ where
 {
     let mut results = pmap_iter(f, items, limit)?;
     // Sized once (the iterator knows its length): `collect` into a
-    // `Result` would grow the vector by doubling.
+    // `Result` would grow the vector by doubling. Whole runs are moved in
+    // at a time.
     let mut out = Vec::with_capacity(results.len);
-    for r in &mut results {
-        out.push(r?);
+    while let Some(run) = results.next_run() {
+        out.extend(run?);
     }
     Ok(out)
 }
@@ -254,6 +255,41 @@ impl<R> fmt::Debug for PmapIter<R> {
 }
 
 impl<R: DeserializeOwned> PmapIter<R> {
+    /// Makes `current` hold item `next` (and the items after it that
+    /// arrived with it), waiting for it if needed: `None` once every item
+    /// has been given, or the error that takes the place of item `next`.
+    fn fill(&mut self) -> Option<Result<()>> {
+        if self.current.len() > 0 {
+            return Some(Ok(()));
+        }
+        if self.next >= self.len {
+            return None;
+        }
+        loop {
+            if let Some(run) = self.arrived.remove(&self.next) {
+                self.current = run;
+                return Some(Ok(()));
+            }
+            if self.failed.as_ref().is_some_and(|(at, _)| self.next >= *at) {
+                self.next = self.len;
+                return self.failed.take().map(|(_, e)| Err(e));
+            }
+            if let Err(e) = self.pump() {
+                self.next = self.len;
+                return Some(Err(e));
+            }
+        }
+    }
+
+    /// The results from item `next` on that have arrived, as one run, as
+    /// [`fill`](Self::fill) finds them; they count as given.
+    fn next_run(&mut self) -> Option<Result<std::vec::IntoIter<R>>> {
+        Some(self.fill()?.map(|()| {
+            self.next += self.current.len();
+            std::mem::take(&mut self.current)
+        }))
+    }
+
     /// Sends worker `w` its next range, or tells it (once) to stop when
     /// none is left and it has nothing in flight. A worker that has gone
     /// cannot be written to; its end is reported when its channel is read,
@@ -388,27 +424,12 @@ impl<R: DeserializeOwned> Iterator for PmapIter<R> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
-        if self.next >= self.len {
-            return None;
+        if let Err(e) = self.fill()? {
+            return Some(Err(e));
         }
-        loop {
-            if let Some(v) = self.current.next() {
-                self.next += 1;
-                return Some(Ok(v));
-            }
-            if let Some(run) = self.arrived.remove(&self.next) {
-                self.current = run;
-                continue;
-            }
-            if self.failed.as_ref().is_some_and(|(at, _)| self.next >= *at) {
-                self.next = self.len;
-                return self.failed.take().map(|(_, e)| Err(e));
-            }
-            if let Err(e) = self.pump() {
-                self.next = self.len;
-                return Some(Err(e));
-            }
-        }
+        let v = self.current.next()?;
+        self.next += 1;
+        Some(Ok(v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
