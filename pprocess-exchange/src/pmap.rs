@@ -17,6 +17,7 @@
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use pprocess_core::{Error, Result};
 use pprocess_transport::{Channel, num_cores, start};
@@ -41,6 +42,14 @@ const IN_FLIGHT: usize = 2;
 /// items, so the workers finish together instead of one waiting while the
 /// other computes a whole chunk.
 const TAIL_SHARES: usize = 2 * IN_FLIGHT;
+
+/// The shortest work a shrinking range is cut to, once the rate at which
+/// results arrive is known: each range costs a message each way and a
+/// wake-up of the parent, so ranges of trivial items stop shrinking at a
+/// few thousand items instead of going down to one (100,000 trivial
+/// items took about 80 ranges, most of them in the tail), while ranges
+/// of slow items still end at one item.
+const TAIL_MIN_WORK: Duration = Duration::from_micros(200);
 
 /// Applies `f` to every item in parallel and returns the results in input
 /// order: pprocess's `pmap(callable, sequence, limit)`.
@@ -133,6 +142,8 @@ where
         len: n,
         chunk,
         next_range: 0,
+        started: Instant::now(),
+        done: 0,
         workers: Vec::new(),
         failed: None,
     };
@@ -237,6 +248,10 @@ pub struct PmapIter<R> {
     len: usize,
     chunk: usize,
     next_range: usize,
+    /// When the workers were started, and how many results have arrived
+    /// since: the rate that sets the tail's shortest range.
+    started: Instant,
+    done: usize,
     workers: Vec<Worker>,
     /// A worker's failure, and the position of the first item it lost:
     /// yielded once every result before it has been.
@@ -290,12 +305,26 @@ impl<R: DeserializeOwned> PmapIter<R> {
         }))
     }
 
+    /// The items a worker does in [`TAIL_MIN_WORK`] at the rate seen so
+    /// far (0 before any result has arrived).
+    fn tail_floor(&self, workers: usize) -> usize {
+        // done / (elapsed * workers) items per second per worker, times
+        // TAIL_MIN_WORK; in integers (u128 nanoseconds do not overflow).
+        let worker_time = self.started.elapsed().as_nanos() * workers as u128;
+        if worker_time == 0 {
+            return 0;
+        }
+        let items = self.done as u128 * TAIL_MIN_WORK.as_nanos() / worker_time;
+        usize::try_from(items).unwrap_or(usize::MAX)
+    }
+
     /// Sends worker `w` its next range, or tells it (once) to stop when
     /// none is left and it has nothing in flight. A worker that has gone
     /// cannot be written to; its end is reported when its channel is read,
     /// so a failed write is left to that.
     fn feed(&mut self, w: usize) {
         let workers = self.workers.len();
+        let floor = self.tail_floor(workers);
         let worker = &mut self.workers[w];
         if worker.ended || worker.gone {
             return;
@@ -305,10 +334,10 @@ impl<R: DeserializeOwned> PmapIter<R> {
         };
         if self.next_range < self.len && self.failed.is_none() {
             let left = self.len - self.next_range;
-            let share = left.div_ceil(workers * TAIL_SHARES);
+            let share = left.div_ceil(workers * TAIL_SHARES).max(floor);
             let range = (
                 self.next_range,
-                self.next_range + self.chunk.min(share).max(1),
+                self.next_range + self.chunk.min(share).clamp(1, left),
             );
             self.next_range = range.1;
             worker.ranges.push_back(range);
@@ -385,6 +414,7 @@ impl<R: DeserializeOwned> PmapIter<R> {
                 )));
             }
             if got > 0 {
+                self.done += got;
                 self.arrived.insert(start, values.into_iter());
             }
             if got < end - start {
