@@ -11,8 +11,8 @@
 //! its 1,500 faults per call, at several microseconds each on a virtual
 //! machine. So nothing of the input's size is allocated before the fork:
 //! results stay in the vectors they are decoded into (`PmapIter::arrived`,
-//! by first index) and are moved out one by one as they are yielded, and
-//! `pmap` sizes its output once.
+//! by first index) and are moved out as they are yielded (by `pmap`, a
+//! whole run at a time, into an output it sizes once).
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, VecDeque};
@@ -38,9 +38,10 @@ const MAX_CHUNK: usize = 8192;
 const IN_FLIGHT: usize = 2;
 
 /// Near the end, a range is at most the items left divided by this many
-/// per worker ("guided" scheduling): the last ranges shrink to single
-/// items, so the workers finish together instead of one waiting while the
-/// other computes a whole chunk.
+/// per worker ("guided" scheduling): the last ranges shrink (to single
+/// items, or to [`TAIL_MIN_WORK`] of work if that is more), so the workers
+/// finish together instead of one waiting while the other computes a
+/// whole chunk.
 const TAIL_SHARES: usize = 2 * IN_FLIGHT;
 
 /// The shortest work a shrinking range is cut to, once the rate at which
