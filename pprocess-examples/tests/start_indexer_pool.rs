@@ -278,6 +278,68 @@ fn a_killed_worker_loses_only_its_files_in_flight() {
     assert_eq!(children(), [0; 0]);
 }
 
+#[test]
+fn when_every_worker_dies_new_ones_read_again_what_they_had_read() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..40 {
+        let sub = root.join(format!("d{}", i % 4));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(sub.join(format!("f{i:02}.txt")), format!("word{i} common")).unwrap();
+    }
+    let (paths, _) = list_files(root, &WalkOptions::default());
+    let options = PoolOptions {
+        workers: 1,
+        batch: 2,
+        delay: Some(Duration::from_millis(10)),
+        walk_threads: 2,
+    };
+    let files = Files::Walk {
+        dir: root.to_owned(),
+        options: WalkOptions::default(),
+    };
+    let mut killed = None;
+    let mut lost = Vec::new();
+    let (mut pool, summary) = Pool::index(files, &options, |event| match event {
+        pool::Event::Progress(p) if p.done >= 10 && killed.is_none() => {
+            let victim = children()[0];
+            kill(nix::unistd::Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+            killed = Some(victim);
+        }
+        pool::Event::Failed { name, error } => lost.push((name.to_owned(), error.to_owned())),
+        pool::Event::Progress(_) => {}
+    })
+    .unwrap();
+    let victim = killed.expect("the worker was killed");
+    assert_eq!(summary.workers, 2, "a new worker took over");
+    // Lost: at most the two batches of two files it was reading.
+    assert!((1..=4).contains(&lost.len()), "{lost:?}");
+    for (_, error) in &lost {
+        assert!(
+            error.contains(&format!("worker {victim} killed by signal 9")),
+            "{error}"
+        );
+    }
+    assert_eq!(summary.files, paths.len() - lost.len());
+    let kept: Vec<_> = paths
+        .iter()
+        .filter(|p| {
+            !lost
+                .iter()
+                .any(|(name, _)| *name == p.display().to_string())
+        })
+        .cloned()
+        .collect();
+    // The new worker read again all that the dead one had read.
+    assert_eq!(pool.search("").unwrap(), index_sequential(&kept).search(""));
+    assert_eq!(pool.names().len(), paths.len());
+    assert_eq!(children(), workers(&pool));
+    assert!(!pool.workers().contains(&victim));
+    drop(pool);
+    assert_eq!(children(), [0; 0]);
+}
+
 /// Opens documents, but panics on one named `panic`, kills the process on
 /// one named `abort`, and fails to open one named `unreadable`.
 fn failing_reader(doc: &Document) -> io::Result<Box<dyn Read + '_>> {

@@ -168,12 +168,12 @@ pub const WALK_BATCH: usize = 64;
 
 /// A walk thread's findings not yet sent; the rest is sent when the thread
 /// is done.
-struct Batcher {
-    found: Vec<Found>,
-    to: SyncSender<Vec<Found>>,
+struct Batcher<T> {
+    found: Vec<T>,
+    to: SyncSender<Vec<T>>,
 }
 
-impl Batcher {
+impl<T> Batcher<T> {
     /// Sends what is held; false if the receiver is gone.
     fn flush(&mut self) -> bool {
         let found = std::mem::replace(&mut self.found, Vec::with_capacity(WALK_BATCH));
@@ -181,7 +181,7 @@ impl Batcher {
     }
 }
 
-impl Drop for Batcher {
+impl<T> Drop for Batcher<T> {
     fn drop(&mut self) {
         if !self.found.is_empty() {
             self.flush();
@@ -190,15 +190,17 @@ impl Drop for Batcher {
 }
 
 /// Walks `dir` with `threads` threads (at least 1) and sends the findings
-/// to `found` as they are made, up to [`WALK_BATCH`] at a time (each
-/// thread's batch, in no particular order: one send per batch, not per
-/// file, keeps the threads from waking the receiver at every file).
-/// Returns when the walk is over, or when `found`'s receiver is gone.
-pub fn walk_parallel(
+/// to `found` as they are made, each made ready by `prepare` in the walk
+/// thread that found it, up to [`WALK_BATCH`] at a time (each thread's
+/// batch, in no particular order: one send per batch, not per file, keeps
+/// the threads from waking the receiver at every file). Returns when the
+/// walk is over, or when `found`'s receiver is gone.
+pub fn walk_parallel<T: Send>(
     dir: &Path,
     options: &WalkOptions,
     threads: usize,
-    found: SyncSender<Vec<Found>>,
+    found: SyncSender<Vec<T>>,
+    prepare: fn(Found) -> T,
 ) {
     builder(dir, options)
         .threads(threads.max(1))
@@ -210,7 +212,7 @@ pub fn walk_parallel(
             };
             Box::new(move |result| {
                 if let Some(finding) = classify(result) {
-                    batcher.found.push(finding);
+                    batcher.found.push(prepare(finding));
                     if batcher.found.len() >= WALK_BATCH && !batcher.flush() {
                         return WalkState::Quit;
                     }
@@ -347,7 +349,7 @@ mod tests {
             let walker = {
                 let root = root.to_path_buf();
                 std::thread::spawn(move || {
-                    walk_parallel(&root, &WalkOptions::default(), threads, tx)
+                    walk_parallel(&root, &WalkOptions::default(), threads, tx, |f| f)
                 })
             };
             let mut files: Vec<PathBuf> = rx

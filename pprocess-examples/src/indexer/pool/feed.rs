@@ -3,22 +3,40 @@
 //! when one dies.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::thread::{self, JoinHandle};
 
 use pprocess_exchange::{Channel, ChannelId, Exchange, Handler, Pid};
 
 use super::super::parallel::Failure;
-use super::super::walk::{Found, walk_parallel};
-use super::super::{FileId, embedded, file_name_of};
-use super::worker::{self, Input, Note, Opener, Reply, Request};
+use super::super::walk::walk_parallel;
+use serde_bytes::ByteBuf;
+
+use super::super::{FileId, embedded};
+use super::names::{Finding, Names, Pending};
+use super::worker::{self, Inputs, Note, Opener, Reply, Request};
 use super::{Event, Files, PoolOptions, Progress, Summary};
 
-/// A batch of files handed to a worker.
-#[derive(Debug, Clone)]
+/// A batch of files handed to a worker: a run of identifiers (files get
+/// their identifiers in the order they are put in batches).
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Batch {
     pub(super) id: u32,
-    pub(super) files: Vec<(FileId, Input)>,
+    pub(super) first: FileId,
+    pub(super) count: u32,
+}
+
+impl Batch {
+    /// Its files' identifiers.
+    pub(super) fn ids(&self) -> Range<FileId> {
+        self.first..self.first + self.count
+    }
+
+    /// How many files it has.
+    pub(super) fn len(&self) -> usize {
+        self.count as usize
+    }
 }
 
 /// What a batch added to the summary.
@@ -47,9 +65,18 @@ pub(super) struct Worker {
 /// Where the files come from, batch by batch.
 pub(super) struct Feeder {
     /// The walk's findings, until it is over.
-    pub(super) walk: Option<(Receiver<Vec<Found>>, JoinHandle<()>)>,
-    /// Files of a list, or embedded documents, not yet handed out.
-    pub(super) list: VecDeque<(String, Input)>,
+    pub(super) walk: Option<(Receiver<Vec<Finding>>, JoinHandle<()>)>,
+    /// The first file named and not yet in a batch: the files from here
+    /// to the last one named wait for a batch (a file is named as soon as
+    /// it is found).
+    unbatched: FileId,
+    /// Whether the files are the embedded documents.
+    embedded: bool,
+    /// Whether a path may hold a NUL byte (paths of a list: a walk finds
+    /// none).
+    check_nul: bool,
+    /// The buffer that a batch's paths are sent in, kept for the next.
+    paths: Vec<u8>,
     /// Batches to read again (their worker died).
     pub(super) again: VecDeque<Batch>,
     pub(super) batch: usize,
@@ -60,11 +87,15 @@ pub(super) struct Feeder {
 }
 
 impl Feeder {
-    pub(super) fn new(files: Files, options: &PoolOptions) -> Self {
+    /// Starts the walk, or names the files of a list.
+    pub(super) fn new(files: Files, options: &PoolOptions, index: &mut Indexing<'_>) -> Self {
         let mut feeder = Feeder {
             walk: None,
-            list: VecDeque::new(),
+            unbatched: 0,
             again: VecDeque::new(),
+            embedded: false,
+            check_nul: false,
+            paths: Vec::new(),
             batch: options.batch.max(1),
             workers: options.workers.max(1),
             next_batch: 0,
@@ -75,36 +106,70 @@ impl Feeder {
                 let threads = options.walk_threads;
                 let handle = thread::Builder::new()
                     .name("walk".into())
-                    .spawn(move || walk_parallel(&dir, &walk, threads, tx))
+                    .spawn(move || walk_parallel(&dir, &walk, threads, tx, Finding::of))
                     .expect("cannot start the walk thread");
                 feeder.walk = Some((rx, handle));
             }
             Files::List(paths) => {
-                feeder.list = paths
-                    .into_iter()
-                    .map(|path| {
-                        let name = file_name_of(&path);
-                        (
-                            name,
-                            Input::Path(path.into_os_string().into_encoded_bytes()),
-                        )
-                    })
-                    .collect();
+                feeder.check_nul = true;
+                for path in paths {
+                    feeder.add(Pending::of(path), index);
+                }
             }
             Files::Embedded => {
-                feeder.list = (0u32..)
-                    .zip(embedded::EMBEDDED)
-                    .map(|(i, (name, _))| ((*name).to_owned(), Input::Embedded(i)))
-                    .collect();
+                // In order, none left out: each document's identifier is its
+                // position.
+                feeder.embedded = true;
+                for (name, _) in embedded::EMBEDDED {
+                    let name = (*name).to_owned();
+                    feeder.add(Pending { name, raw: None }, index);
+                }
             }
+        }
+        if feeder.walk.is_none() {
+            index.progress.walk_done = true;
         }
         feeder
     }
 
+    /// Names a file found.
+    fn add(&mut self, file: Pending, index: &mut Indexing<'_>) {
+        index.progress.found += 1;
+        if self.check_nul && file.path().contains(&0) {
+            // It would end early in a batch's buffer of paths.
+            index.fail(file.name, "a path cannot hold a NUL byte".to_owned());
+            return;
+        }
+        index.names.add(file);
+        index.reported.push(false);
+    }
+
+    /// Whether files are left to hand out: to read again, named and not
+    /// in a batch, or still to be found.
+    pub(super) fn has_work(&self, index: &Indexing<'_>) -> bool {
+        !self.again.is_empty() || self.waiting(index) > 0 || self.walk.is_some()
+    }
+
+    /// Files named and not yet in a batch.
+    fn waiting(&self, index: &Indexing<'_>) -> usize {
+        index.names.len() - self.unbatched as usize
+    }
+
     /// Whether every file to index has its identifier and name: the walk
-    /// is over and every file found is in a batch.
+    /// is over.
     pub(super) fn all_named(&self) -> bool {
-        self.walk.is_none() && self.list.is_empty()
+        self.walk.is_none()
+    }
+
+    /// Takes what the walk has found so far, without waiting.
+    pub(super) fn drain_walk(&mut self, index: &mut Indexing<'_>) {
+        while let Some((rx, _)) = &self.walk {
+            match rx.try_recv() {
+                Ok(found) => self.take(found, index),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => self.end_walk(index),
+            }
+        }
     }
 
     /// Waits for the walk to end, keeping what it finds for later batches.
@@ -117,11 +182,12 @@ impl Feeder {
         }
     }
 
-    /// Queues the files the walk found (reporting its problems now).
-    fn take(&mut self, found: Vec<Found>, index: &mut Indexing<'_>) {
+    /// Names the files the walk found (reporting its problems now).
+    fn take(&mut self, found: Vec<Finding>, index: &mut Indexing<'_>) {
         for found in found {
-            if let Some(item) = index.found(found) {
-                self.list.push_back(item);
+            match found {
+                Finding::File(file) => self.add(file, index),
+                Finding::Problem(problem) => index.fail(problem.path, problem.error),
             }
         }
     }
@@ -143,44 +209,69 @@ impl Feeder {
         if let Some(batch) = self.again.pop_front() {
             return Some(batch);
         }
-        let mut files = Vec::new();
+        self.drain_walk(index);
+        while self.waiting(index) == 0 {
+            // Wait for the walk to find a file, not for it to find them all.
+            let (rx, _) = self.walk.as_ref()?;
+            match rx.recv() {
+                Ok(found) => self.take(found, index),
+                Err(_) => self.end_walk(index),
+            }
+        }
         // Guided: once every file is known, a batch is at most a quarter of
         // a worker's share of what is left, so that no worker is left with
         // a long batch while the others have nothing to do.
+        let waiting = self.waiting(index);
         let size = if self.walk.is_none() {
-            (self.list.len() / (4 * self.workers)).clamp(1, self.batch)
+            (waiting / (4 * self.workers)).clamp(1, self.batch)
         } else {
             self.batch
         };
-        while files.len() < size {
-            if let Some((name, input)) = self.list.pop_front() {
-                files.push((index.name(name), input));
-                continue;
-            }
-            let Some((rx, _)) = &self.walk else { break };
-            let found = if files.is_empty() {
-                rx.recv().map_err(|_| TryRecvError::Disconnected)
-            } else {
-                rx.try_recv()
-            };
-            match found {
-                Ok(found) => self.take(found, index),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => self.end_walk(index),
-            }
-        }
-        if files.is_empty() {
-            return None;
-        }
+        let count = u32::try_from(size.min(waiting)).expect("a batch's files fit in u32");
+        let first = self.unbatched;
+        self.unbatched += count;
         let id = self.next_batch;
         self.next_batch += 1;
-        Some(Batch { id, files })
+        Some(Batch { id, first, count })
+    }
+
+    /// The request for `batch`, its paths in the buffer kept for them.
+    fn request(&mut self, batch: Batch, index: &Indexing<'_>) -> Request {
+        let inputs = if self.embedded {
+            Inputs::Embedded
+        } else {
+            let mut paths = std::mem::take(&mut self.paths);
+            paths.clear();
+            for id in batch.ids() {
+                paths.extend_from_slice(index.names.path(id));
+                paths.push(0);
+            }
+            Inputs::Paths(ByteBuf::from(paths))
+        };
+        Request::Files {
+            batch: batch.id,
+            first: batch.first,
+            count: batch.count,
+            inputs,
+        }
+    }
+
+    /// Keeps the buffer of a sent request's paths for the next.
+    fn sent(&mut self, request: Request) {
+        if let Request::Files {
+            inputs: Inputs::Paths(paths),
+            ..
+        } = request
+        {
+            self.paths = paths.into_vec();
+        }
     }
 }
 
 /// The parent's state while indexing.
 pub(super) struct Indexing<'o> {
-    pub(super) names: Vec<String>,
+    /// Each file's name, by identifier.
+    pub(super) names: Names,
     /// Files reported as failed (each is reported once, even if read
     /// again).
     pub(super) reported: Vec<bool>,
@@ -190,32 +281,6 @@ pub(super) struct Indexing<'o> {
 }
 
 impl Indexing<'_> {
-    /// A new file's identifier.
-    pub(super) fn name(&mut self, name: String) -> FileId {
-        let id = FileId::try_from(self.names.len()).expect("more files than u32 can count");
-        self.names.push(name);
-        self.reported.push(false);
-        id
-    }
-
-    /// A finding of the walk: a file to index, or a problem reported now.
-    pub(super) fn found(&mut self, found: Found) -> Option<(String, Input)> {
-        match found {
-            Found::File(path) => {
-                self.progress.found += 1;
-                let name = file_name_of(&path);
-                Some((
-                    name,
-                    Input::Path(path.into_os_string().into_encoded_bytes()),
-                ))
-            }
-            Found::Problem(problem) => {
-                self.fail(problem.path, problem.error);
-                None
-            }
-        }
-    }
-
     pub(super) fn fail(&mut self, name: String, error: String) {
         (self.observe)(Event::Failed {
             name: &name,
@@ -227,7 +292,7 @@ impl Indexing<'_> {
     /// Reports that file `id` cannot be indexed, unless it was reported.
     pub(super) fn fail_file(&mut self, id: FileId, error: String) {
         if !std::mem::replace(&mut self.reported[id as usize], true) {
-            let name = self.names[id as usize].clone();
+            let name = self.names.name(id).to_owned();
             self.fail(name, error);
         }
     }
@@ -324,14 +389,12 @@ pub(super) fn feed(
         let Some(batch) = feeder.next(index) else {
             return Ok(());
         };
-        let request = Request::Files {
-            batch: batch.id,
-            files: batch.files.clone(),
-        };
+        let request = feeder.request(batch, index);
         let sent = match ex.channel_mut(id) {
             Some(ch) => ch.send(&request),
             None => Err(pprocess_exchange::Error::Closed),
         };
+        feeder.sent(request);
         workers
             .get_mut(&id)
             .expect("looked up above")
@@ -368,14 +431,14 @@ pub(super) fn lost(
         },
     };
     for batch in worker.in_flight {
-        index.progress.done += batch.files.len();
-        for (file, _) in batch.files {
+        index.progress.done += batch.len();
+        for file in batch.ids() {
             index.fail_file(file, format!("lost: {why} while reading it"));
         }
     }
     // What it had done is counted again when it is read again.
     for (batch, counts) in worker.done.into_iter().rev() {
-        index.progress.done -= batch.files.len();
+        index.progress.done -= batch.len();
         index.progress.bytes -= counts.bytes;
         index.progress.words -= counts.words;
         index.summary.files -= counts.text;
@@ -408,25 +471,8 @@ fn death_of(ex: &mut Exchange<Reply>, id: ChannelId) -> Option<pprocess_exchange
 pub(super) fn shard_lost(index: &mut Indexing<'_>, why: &str, done: &[(Batch, Counts)]) {
     for (batch, counts) in done {
         index.summary.files -= counts.text;
-        for (file, _) in &batch.files {
-            index.fail_file(*file, format!("lost: {why} before its shard was sorted"));
+        for file in batch.ids() {
+            index.fail_file(file, format!("lost: {why} before its shard was sorted"));
         }
     }
-}
-
-/// The identifiers of `names` in the order of the names, and each name's
-/// place in that order (by identifier, as 32-bit little-endian integers,
-/// for [`Request::Finish`]).
-pub(super) fn sort_names(names: &[String]) -> (Vec<u32>, Vec<u8>) {
-    let n =
-        u32::try_from(names.len()).expect("file identifiers are u32, so names are fewer than 2^32");
-    let mut order: Vec<u32> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
-    let mut rank = vec![0; names.len()];
-    for (place, &id) in (0..n).zip(&order) {
-        rank[id as usize] = place;
-    }
-    let mut bytes = Vec::new();
-    worker::to_bytes(&rank, &mut bytes);
-    (order, bytes)
 }

@@ -9,9 +9,13 @@
 //! workers ask: each worker keeps two batches, so it never waits for the
 //! parent. A worker reads its files in bounded memory
 //! ([`scan`](super::scan)) into its own [`ShardBuilder`]; nothing is merged.
-//! When the walk is over the parent sorts the file names; when every file
-//! is read, each worker renumbers its files by that order and sorts its
-//! shard, all at the same time.
+//! A batch is a run of file identifiers and one buffer of paths, so the
+//! parent's main thread, the one part of the pool that does not grow with
+//! the workers, does little more per file than copy its path (see
+//! `names.rs` for the rest of that budget). When the walk is over a thread
+//! of the parent sorts the file names while the workers read; when every
+//! file is read, each worker renumbers its files by that order and sorts
+//! its shard, all at the same time.
 //!
 //! A search ([`Pool::for_each_match`]) sends the pattern to every worker;
 //! each streams the words of its shard beginning with the pattern, in
@@ -46,6 +50,7 @@
 //! [`ShardBuilder`]: super::shard::ShardBuilder
 
 mod feed;
+mod names;
 mod search;
 pub mod worker;
 
@@ -57,7 +62,8 @@ use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
 
 use super::parallel::Failure;
 use super::walk::WalkOptions;
-use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, shard_lost, sort_names};
+use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, shard_lost};
+use names::{Names, Sorting};
 use worker::{Opener, Reply, Request};
 
 pub use super::scan::open_file;
@@ -76,13 +82,13 @@ pub struct PoolOptions {
 }
 
 impl Default for PoolOptions {
-    /// A worker per core, batches of 32 files, a walk thread per core (at
+    /// A worker per core, batches of 128 files, a walk thread per core (at
     /// most 4).
     fn default() -> Self {
         let cores = pprocess_exchange::num_cores();
         PoolOptions {
             workers: cores,
-            batch: 32,
+            batch: 128,
             delay: None,
             walk_threads: cores.min(4),
         }
@@ -216,7 +222,7 @@ impl Pool {
             fork_worker(&mut ex, &mut workers, options, open)?;
         }
         let mut index = Indexing {
-            names: Vec::new(),
+            names: Names::default(),
             reported: Vec::new(),
             progress: Progress::default(),
             summary: Summary {
@@ -232,31 +238,46 @@ impl Pool {
             },
             observe: &mut observe,
         };
-        let mut feeder = Feeder::new(files, options);
-        if feeder.walk.is_none() {
-            index.progress.walk_done = true;
-            index.progress.found = feeder.list.len();
-        }
+        let mut feeder = Feeder::new(files, options, &mut index);
 
-        // Fill every worker's queue, then refill as batches are done.
-        let ids: Vec<ChannelId> = workers.keys().copied().collect();
-        for id in ids {
-            feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
-        }
-        let mut sorted: Option<(Vec<u32>, Vec<u8>)> = None;
-        while workers.values().any(|w| !w.in_flight.is_empty()) {
-            if sorted.is_none() && feeder.all_named() {
-                // Every file has its name: sort them while the workers read.
-                sorted = Some(sort_names(&index.names));
+        let mut sorting: Option<Sorting> = None;
+        loop {
+            if workers.is_empty() && feeder.has_work(&index) {
+                // No worker is left to read what is left, or again what
+                // the dead ones had read: fork anew, once no other thread
+                // of the parent is left.
+                feeder.finish_walk(&mut index);
+                sorting = sorting.map(|s| s.finished(&index.names));
+                for _ in 0..wanted {
+                    fork_worker(&mut ex, &mut workers, options, open)?;
+                    index.summary.workers += 1;
+                }
             }
-            let mut lost_any = false;
+            // Every worker holds its batches ahead while there are any (so
+            // the survivors take the dead ones' batches).
+            let ids: Vec<ChannelId> = workers.keys().copied().collect();
+            for id in ids {
+                feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
+            }
+            if !workers.values().any(|w| !w.in_flight.is_empty()) {
+                if workers.is_empty() && feeder.has_work(&index) {
+                    // Every worker died as it was handed its batches.
+                    continue;
+                }
+                break;
+            }
+            // Let the walk run ahead, so that the names are known early.
+            feeder.drain_walk(&mut index);
+            if sorting.is_none() && feeder.all_named() {
+                // Every file has its name: sort them while the workers read.
+                sorting = Some(index.names.sort());
+            }
             for id in ex.ready(None)? {
                 let reply = match ex.channel_mut(id).map(|ch| ch.try_receive::<Reply>()) {
                     Some(Ok(Some(reply))) => reply,
                     Some(Ok(None)) | None => continue,
                     Some(Err(e)) => {
                         lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
-                        lost_any = true;
                         continue;
                     }
                 };
@@ -274,10 +295,9 @@ impl Pool {
                             continue;
                         };
                         let done = worker.in_flight.remove(at).expect("found above");
-                        worker.files += done.files.len();
-                        let counts = index.done(bytes, words, done.files.len(), notes);
+                        worker.files += done.len();
+                        let counts = index.done(bytes, words, done.len(), notes);
                         worker.done.push((done, counts));
-                        feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
                     }
                     other => {
                         let e = pprocess_exchange::Error::Protocol(format!(
@@ -297,30 +317,13 @@ impl Pool {
             for id in gone {
                 let e = pprocess_exchange::Error::Closed;
                 lost(&mut ex, &mut workers, id, &e, &mut feeder, &mut index);
-                lost_any = true;
-            }
-            if lost_any {
-                if workers.is_empty() && !feeder.again.is_empty() {
-                    // No worker left to read again what the dead ones had
-                    // read: fork anew, once the walk's threads are gone.
-                    feeder.finish_walk(&mut index);
-                    for _ in 0..wanted {
-                        let id = fork_worker(&mut ex, &mut workers, options, open)?;
-                        index.summary.workers += 1;
-                        feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
-                    }
-                } else {
-                    // The survivors take the dead ones' batches.
-                    let ids: Vec<ChannelId> = workers.keys().copied().collect();
-                    for id in ids {
-                        feed(&mut ex, &mut workers, id, &mut feeder, &mut index)?;
-                    }
-                }
             }
         }
         feeder.finish_walk(&mut index);
-        debug_assert!(feeder.list.is_empty() && feeder.again.is_empty());
-        let (order, ranks) = sorted.unwrap_or_else(|| sort_names(&index.names));
+        debug_assert!(feeder.again.is_empty());
+        let (order, ranks) = sorting
+            .unwrap_or_else(|| index.names.sort())
+            .finish(&index.names);
         let finish = Request::Finish {
             ranks: serde_bytes::ByteBuf::from(ranks),
         };
@@ -362,8 +365,7 @@ impl Pool {
             }
         }
         drop(finish);
-        let mut names = std::mem::take(&mut index.names);
-        names = sorted_by(names, &order);
+        let names = std::mem::take(&mut index.names).into_sorted(&order);
         let mut summary = index.summary;
         summary.bytes = index.progress.bytes;
         summary.words = index.progress.words;
@@ -383,15 +385,6 @@ impl Pool {
     pub fn names(&self) -> &[String] {
         &self.names
     }
-}
-
-/// `names` in the order of the identifiers of `order`.
-fn sorted_by(names: Vec<String>, order: &[u32]) -> Vec<String> {
-    let mut names: Vec<Option<String>> = names.into_iter().map(Some).collect();
-    order
-        .iter()
-        .map(|&id| names[id as usize].take().expect("each identifier once"))
-        .collect()
 }
 
 impl Drop for Pool {

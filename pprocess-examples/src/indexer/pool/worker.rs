@@ -25,25 +25,33 @@ use super::super::embedded::EMBEDDED;
 use super::super::scan::{Outcome, Scanner};
 use super::super::shard::{Shard, ShardBuilder};
 
-/// Where a file's text is.
+/// Where the files of a [`Request::Files`] batch are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Input {
-    /// A file, by the bytes of its path.
-    Path(#[serde(with = "serde_bytes")] Vec<u8>),
-    /// A document of the embedded corpus (see
-    /// [`embedded`](super::super::embedded)), by position.
-    Embedded(u32),
+pub enum Inputs {
+    /// Files, by the bytes of their paths, each followed by a NUL byte (a
+    /// path holds none).
+    Paths(ByteBuf),
+    /// Documents of the embedded corpus (see
+    /// [`embedded`](super::super::embedded)): each file's identifier is the
+    /// document's position.
+    Embedded,
 }
 
 /// What the parent asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    /// Index these files.
+    /// Index these files: `count` of them, with the identifiers from
+    /// `first` on (a batch is a run of identifiers, so it travels as one
+    /// buffer of paths, not a value per file).
     Files {
         /// The batch's number, repeated in [`Reply::Done`].
         batch: u32,
-        /// Each file's identifier and where it is.
-        files: Vec<(FileId, Input)>,
+        /// The first file's identifier.
+        first: FileId,
+        /// How many files.
+        count: u32,
+        /// Where they are.
+        inputs: Inputs,
     },
     /// No more files: sort the shard, with each file identifier `id`
     /// renumbered `ranks[id]`.
@@ -162,6 +170,21 @@ pub fn from_bytes(bytes: &[u8], out: &mut Vec<u32>) {
     }
 }
 
+/// The identifiers of a batch of `count` files from `first`.
+///
+/// # Errors
+///
+/// [`Error::Protocol`](pprocess_exchange::Error::Protocol) if they run past
+/// the last identifier.
+fn batch_ids(first: FileId, count: u32) -> pprocess_exchange::Result<std::ops::Range<FileId>> {
+    match first.checked_add(count) {
+        Some(end) => Ok(first..end),
+        None => Err(pprocess_exchange::Error::Protocol(format!(
+            "a batch of {count} files from {first} runs past the last identifier"
+        ))),
+    }
+}
+
 /// How a worker reads a file; tests swap it to make files fail.
 pub type Opener = fn(&Path) -> io::Result<File>;
 
@@ -187,18 +210,45 @@ pub(super) fn work(
             Err(e) => return Err(e),
         };
         match request {
-            Request::Files { batch, files } => {
+            Request::Files {
+                batch,
+                first,
+                count,
+                inputs,
+            } => {
                 let (mut bytes, mut words) = (0, 0);
                 let mut notes = Vec::new();
-                for (id, input) in files {
-                    max_file = max_file.max(Some(id));
-                    let outcome = match &input {
-                        Input::Path(path) => {
+                let ids = batch_ids(first, count)?;
+                if count > 0 {
+                    max_file = max_file.max(Some(ids.end - 1));
+                }
+                let mut paths = match &inputs {
+                    Inputs::Paths(paths) => {
+                        let paths = paths.strip_suffix(&[0]).unwrap_or(paths);
+                        let listed = if paths.is_empty() {
+                            0
+                        } else {
+                            paths.split(|&b| b == 0).count()
+                        };
+                        if listed != count as usize {
+                            return Err(pprocess_exchange::Error::Protocol(format!(
+                                "batch {batch} names {listed} paths for {count} files"
+                            )));
+                        }
+                        Some(paths.split(|&b| b == 0))
+                    }
+                    Inputs::Embedded => None,
+                };
+                for id in ids {
+                    let outcome = match paths.as_mut() {
+                        Some(paths) => {
+                            // As many paths as files: counted above.
+                            let path = paths.next().unwrap_or_default();
                             let path = Path::new(std::ffi::OsStr::from_bytes(path));
                             open(path)
                                 .and_then(|file| scanner.scan(file, |word| builder.add(word, id)))
                         }
-                        Input::Embedded(i) => match EMBEDDED.get(*i as usize) {
+                        None => match EMBEDDED.get(id as usize) {
                             Some((_, text)) => {
                                 scanner.scan(text.as_bytes(), |word| builder.add(word, id))
                             }
