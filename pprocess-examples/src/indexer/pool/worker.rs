@@ -310,7 +310,14 @@ pub(super) fn work(
     loop {
         let request = match ch.receive::<Request>() {
             Ok(request) => request,
-            Err(e) if e.is_closed() => return Ok(()),
+            Err(e) if e.is_closed() => {
+                // The parent is done with the shard, and this process ends
+                // now: its memory goes with it. Freeing the shard's words
+                // one by one would only delay the end the parent waits for
+                // (about 70 ms of a 0.47 s run on `/usr/share/doc`).
+                std::mem::forget(shard);
+                return Ok(());
+            }
             Err(e) => return Err(e),
         };
         match request {
