@@ -44,6 +44,29 @@ fn workers(pool: &Pool) -> Vec<i32> {
     pids
 }
 
+/// The paths not named among the `lost` files.
+fn kept(paths: &[std::path::PathBuf], lost: &[(String, String)]) -> Vec<std::path::PathBuf> {
+    paths
+        .iter()
+        .filter(|p| {
+            !lost
+                .iter()
+                .any(|(name, _)| *name == p.display().to_string())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Every lost file says that worker `victim` was killed by `SIGKILL`.
+fn assert_killed_by_9(lost: &[(String, String)], victim: i32) {
+    for (_, error) in lost {
+        assert!(
+            error.contains(&format!("worker {victim} killed by signal 9")),
+            "{error}"
+        );
+    }
+}
+
 #[test]
 fn the_pool_equals_the_sequential_index_for_every_option() {
     let _guard = lock();
@@ -228,24 +251,11 @@ fn a_killed_worker_loses_only_its_files_in_flight() {
     let victim = killed.expect("a worker was killed");
     // What it was reading: at most its two batches of two files.
     assert!((1..=4).contains(&lost.len()), "{lost:?}");
-    for (_, error) in &lost {
-        assert!(
-            error.contains(&format!("worker {victim} killed by signal 9")),
-            "{error}"
-        );
-    }
+    assert_killed_by_9(&lost, victim);
     assert_eq!(summary.failed.len(), lost.len());
     assert_eq!(summary.files, paths.len() - lost.len());
     // Everything else is indexed, what the dead worker had read included.
-    let kept: Vec<_> = paths
-        .iter()
-        .filter(|p| {
-            !lost
-                .iter()
-                .any(|(name, _)| *name == p.display().to_string())
-        })
-        .cloned()
-        .collect();
+    let kept = kept(&paths, &lost);
     assert_eq!(pool.search("").unwrap(), index_sequential(&kept).search(""));
     // The dead worker is reaped; the survivor is the only child.
     assert_eq!(children(), workers(&pool));
@@ -315,22 +325,9 @@ fn when_every_worker_dies_new_ones_read_again_what_they_had_read() {
     assert_eq!(summary.workers, 2, "a new worker took over");
     // Lost: at most the two batches of two files it was reading.
     assert!((1..=4).contains(&lost.len()), "{lost:?}");
-    for (_, error) in &lost {
-        assert!(
-            error.contains(&format!("worker {victim} killed by signal 9")),
-            "{error}"
-        );
-    }
+    assert_killed_by_9(&lost, victim);
     assert_eq!(summary.files, paths.len() - lost.len());
-    let kept: Vec<_> = paths
-        .iter()
-        .filter(|p| {
-            !lost
-                .iter()
-                .any(|(name, _)| *name == p.display().to_string())
-        })
-        .cloned()
-        .collect();
+    let kept = kept(&paths, &lost);
     // The new worker read again all that the dead one had read.
     assert_eq!(pool.search("").unwrap(), index_sequential(&kept).search(""));
     assert_eq!(pool.names().len(), paths.len());

@@ -178,22 +178,8 @@ impl Sorting {
 pub(super) fn sort_names(names: &[String]) -> Sorted {
     let n =
         u32::try_from(names.len()).expect("file identifiers are u32, so names are fewer than 2^32");
-    // Names share a prefix (the walk's directory), which every comparison
-    // would read again: compare what follows it.
-    let prefix = names.first().map_or(0, |first| {
-        names.iter().fold(first.len(), |len, name| {
-            let (a, b) = (&first.as_bytes()[..len], name.as_bytes());
-            let len = len.min(b.len());
-            if a[..len] == b[..len] {
-                len
-            } else {
-                a.iter().zip(b).take_while(|(a, b)| a == b).count()
-            }
-        })
-    });
-    let tail = |id: u32| &names[id as usize].as_bytes()[prefix..];
     let mut order: Vec<u32> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| tail(a).cmp(tail(b)));
+    order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
     let mut rank = vec![0; names.len()];
     for (place, &id) in (0..n).zip(&order) {
         rank[id as usize] = place;
@@ -219,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn names_sort_by_their_bytes_past_a_shared_prefix() {
+    fn names_sort_by_their_bytes() {
         let names = names(&["/d/b/z", "/d/a", "/d/b/y", "/d/b"]);
         let (order, ranks) = names.sort().finish(&names);
         assert_eq!(order, [1, 3, 2, 0]);
