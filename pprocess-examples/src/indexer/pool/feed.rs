@@ -80,7 +80,7 @@ pub(super) struct Feeder {
     /// Batches to read again (their worker died).
     pub(super) again: VecDeque<Batch>,
     pub(super) batch: usize,
-    /// Workers asked for: once the walk is over, batches shrink so that
+    /// Workers asked for: batches shrink with the files waiting so that
     /// they all finish together.
     pub(super) workers: usize,
     pub(super) next_batch: u32,
@@ -203,7 +203,7 @@ impl Feeder {
 
     /// The next batch: a batch to read again, or up to `batch` new files
     /// (waiting for the walk to find one, not for it to find them all;
-    /// fewer near the end).
+    /// fewer when few are waiting).
     /// `None` when there are no more files.
     pub(super) fn next(&mut self, index: &mut Indexing<'_>) -> Option<Batch> {
         if let Some(batch) = self.again.pop_front() {
@@ -218,15 +218,15 @@ impl Feeder {
                 Err(_) => self.end_walk(index),
             }
         }
-        // Guided: once every file is known, a batch is at most a quarter of
-        // a worker's share of what is left, so that no worker is left with
-        // a long batch while the others have nothing to do.
+        // Guided: a batch is at most a quarter of a worker's share of the
+        // files named and not handed out, so that no worker is left with a
+        // long batch while the others have nothing to do. While the walk
+        // runs, that share is of the files found so far: a directory of a
+        // few hundred large files (a year of monthly mailboxes) is found
+        // before the first batch, and batches of `batch` files would give
+        // it all to the first worker.
         let waiting = self.waiting(index);
-        let size = if self.walk.is_none() {
-            (waiting / (4 * self.workers)).clamp(1, self.batch)
-        } else {
-            self.batch
-        };
+        let size = (waiting / (4 * self.workers)).clamp(1, self.batch);
         let count = u32::try_from(size.min(waiting)).expect("a batch's files fit in u32");
         let first = self.unbatched;
         self.unbatched += count;
@@ -476,3 +476,6 @@ pub(super) fn shard_lost(index: &mut Indexing<'_>, why: &str, done: &[(Batch, Co
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,9 +5,10 @@
 //! parent is small and has one thread (so a fork copies almost nothing and
 //! no lock can be left held). Then a thread of the parent walks the
 //! directory (ripgrep's parallel walker, see [`walk`](super::walk)), and
-//! the parent hands the files out in batches of [`PoolOptions::batch`] as
-//! workers ask: each worker keeps two batches, so it never waits for the
-//! parent. A worker reads its files in bounded memory
+//! the parent hands the files out in batches of up to [`PoolOptions::batch`]
+//! as workers ask (fewer when few files wait, so that a few hundred large
+//! files are shared out too): each worker keeps two batches, so it never
+//! waits for the parent. A worker reads its files in bounded memory
 //! ([`scan`](super::scan)) into its own [`ShardBuilder`]; nothing is merged.
 //! A batch is a run of file identifiers and one buffer of paths, so the
 //! parent's main thread, the one part of the pool that does not grow with
@@ -73,7 +74,7 @@ pub use super::scan::open_file;
 pub struct PoolOptions {
     /// Worker processes (at least 1).
     pub workers: usize,
-    /// Files per batch (at least 1).
+    /// Files per batch at most (at least 1; fewer while few files wait).
     pub batch: usize,
     /// Time a worker sleeps after each file, to simulate heavy work.
     pub delay: Option<Duration>,
