@@ -83,7 +83,7 @@ pub struct PoolOptions {
 }
 
 impl Default for PoolOptions {
-    /// A worker per core, batches of 128 files, a walk thread per core (at
+    /// A worker per core, batches of up to 128 files, a walk thread per core (at
     /// most 4).
     fn default() -> Self {
         let cores = pprocess_exchange::num_cores();
