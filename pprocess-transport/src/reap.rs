@@ -63,39 +63,66 @@ fn convert(status: WaitStatus) -> Option<ExitStatus> {
 
 /// `waitpid` for one child, with the status `waitall` may have collected
 /// already.
+///
+/// The registry is looked at first, and the child reaped, under its lock:
+/// `waitall` reaps under that lock too and notes the status there. Once a
+/// child is reaped its pid is free and may be another process's, even
+/// another child of this one: a `waitpid` on it would then wait for, and
+/// reap, that child. So a blocking wait looks first, then waits for an end
+/// without reaping (`WNOWAIT`, outside the lock), then looks again and
+/// reaps without blocking, under the lock.
 fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
-    let flags = if block {
-        None
-    } else {
-        Some(WaitPidFlag::WNOHANG)
-    };
+    let target = nix::unistd::Pid::from_raw(pid);
     loop {
-        match waitpid(nix::unistd::Pid::from_raw(pid), flags) {
-            Ok(WaitStatus::StillAlive) => return Ok(None),
+        if block {
+            if let Some(s) = reaped_by_waitall(pid) {
+                return Ok(Some(s));
+            }
+            match waitid(Id::Pid(target), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                // ECHILD: reaped by `waitall`, as the registry will say.
+                Ok(_) | Err(Errno::ECHILD) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+        let mut g = registry::lock();
+        if let Some(&ChildState::Reaped(s)) = g.state().children.get(&pid) {
+            g.state().children.remove(&pid);
+            return Ok(Some(s));
+        }
+        match waitpid(target, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if !block => return Ok(None),
             Ok(status) => match convert(status) {
                 Some(s) => {
-                    registry::lock().state().children.remove(&pid);
+                    g.state().children.remove(&pid);
                     return Ok(Some(s));
                 }
-                // Stopped or continued: not an end.
+                // Stopped or continued (or, blocking, not ended yet):
+                // not an end.
                 None if block => continue,
                 None => return Ok(None),
             },
             Err(Errno::EINTR) => continue,
             Err(Errno::ECHILD) => {
-                let mut g = registry::lock();
-                return match g.state().children.get(&pid) {
-                    Some(&ChildState::Reaped(s)) => {
-                        g.state().children.remove(&pid);
-                        Ok(Some(s))
-                    }
-                    _ => Err(Error::Io(io::Error::other(format!(
-                        "child {pid} was reaped by someone else"
-                    )))),
-                };
+                return Err(Error::Io(io::Error::other(format!(
+                    "child {pid} was reaped by someone else"
+                ))));
             }
             Err(e) => return Err(Error::Io(e.into())),
         }
+    }
+}
+
+/// The status `waitall` kept for `pid`, taken from the registry.
+fn reaped_by_waitall(pid: Pid) -> Option<ExitStatus> {
+    let mut g = registry::lock();
+    let children = &mut g.state().children;
+    match children.get(&pid) {
+        Some(&ChildState::Reaped(s)) => {
+            children.remove(&pid);
+            Some(s)
+        }
+        _ => None,
     }
 }
 
@@ -125,7 +152,20 @@ impl Process for Child {
         if self.status.is_some() {
             return Ok(());
         }
-        match kill(nix::unistd::Pid::from_raw(self.pid), Signal::SIGKILL) {
+        // `waitall` reaps under the registry's lock and notes the status
+        // there: look under that lock, and signal while holding it, so the
+        // child cannot be reaped between the look and the signal. Once a
+        // child is reaped its pid is free, and may already be another
+        // process's.
+        let mut g = registry::lock();
+        if let Some(&ChildState::Reaped(status)) = g.state().children.get(&self.pid) {
+            g.state().children.remove(&self.pid);
+            self.status = Some(status);
+            return Ok(());
+        }
+        let sent = kill(nix::unistd::Pid::from_raw(self.pid), Signal::SIGKILL);
+        drop(g);
+        match sent {
             Ok(()) | Err(Errno::ESRCH) => Ok(()),
             Err(e) => Err(Error::Io(e.into())),
         }

@@ -142,3 +142,74 @@ fn waitall_beside_an_owner_waiting_for_the_same_child_gives_the_owner_its_status
     );
     assert_eq!(util::children(), Vec::new());
 }
+
+/// Starts a child that ends at once, lets `waitall` reap it, and asks the
+/// kernel to give its pid to a `sleep` started by this process (through
+/// `ns_last_pid`, which needs root). Returns the child's channel, its pid
+/// and the `sleep`, if the pid could be handed out again.
+fn reaped_child_and_a_process_with_its_pid() -> (
+    pprocess_transport::Channel,
+    Pid,
+    Option<std::process::Child>,
+) {
+    let ch = start(|_ch| ()).unwrap();
+    let pid = ch.pid().unwrap();
+    assert_eq!(waitall().unwrap(), [(pid, ExitStatus::Exited(0))]);
+    for _ in 0..50 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
+            break;
+        }
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        if other.id() == pid as u32 {
+            return (ch, pid, Some(other));
+        }
+        // Something else took the pid first: try again.
+        other.kill().unwrap();
+        other.wait().unwrap();
+    }
+    eprintln!("pid {pid} could not be handed out again: reuse not checked");
+    (ch, pid, None)
+}
+
+/// Ends the stand-in with SIGTERM and checks that this is what ended it
+/// (a SIGKILL sent before would have), and that its own status was there
+/// for its owner to take.
+fn assert_untouched(pid: Pid, stand_in: Option<std::process::Child>) {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(mut other) = stand_in else { return };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = other.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{status:?}"
+    );
+}
+
+/// After `waitall` has reaped a child, its pid is free and may be another
+/// process's: `kill` on the child's handle must not signal that process.
+#[test]
+fn kill_after_waitall_does_not_signal_a_process_that_reuses_the_pid() {
+    let _g = lock();
+    let (mut ch, pid, stand_in) = reaped_child_and_a_process_with_its_pid();
+    ch.kill().unwrap();
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
+    assert_untouched(pid, stand_in);
+}
+
+/// Nor may closing the channel wait for (and reap) another child of this
+/// process that has the pid now: it gets the status `waitall` kept.
+#[test]
+fn close_after_waitall_does_not_reap_a_child_that_reuses_the_pid() {
+    let _g = lock();
+    let (ch, pid, stand_in) = reaped_child_and_a_process_with_its_pid();
+    assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
+    assert_untouched(pid, stand_in);
+}
