@@ -159,10 +159,20 @@ impl Listener {
             .ok()
             .map(|d| PathBuf::from(format!("/proc/self/fd/{}/s", d.as_raw_fd())))
             .filter(|p| p.as_os_str().len() <= MAX_ADDRESS_LEN);
-        let bound = UnixListener::bind(short.as_deref().unwrap_or(&temp))
+        // Made and registered under the registry's lock (as every
+        // descriptor of the library is), and non-blocking, so that `accept`
+        // never blocks under that lock.
+        let bind = |path: &Path| {
+            TrackedFd::make_all(|| {
+                let listener = UnixListener::bind(path)?;
+                listener.set_nonblocking(true)?;
+                Ok([OwnedFd::from(listener)])
+            })
+        };
+        let bound = bind(short.as_deref().unwrap_or(&temp))
             .or_else(|e| {
                 if short.is_some() && temp.as_os_str().len() <= MAX_ADDRESS_LEN {
-                    UnixListener::bind(&temp)
+                    bind(&temp)
                 } else {
                     Err(e)
                 }
@@ -181,9 +191,8 @@ impl Listener {
         let _ = fs::remove_file(&temp);
         drop(dir);
         let _ = fs::remove_dir(&temp_dir);
-        let listener = bound?;
+        let [fd] = bound?;
         let meta = fs::symlink_metadata(address)?;
-        let [fd] = TrackedFd::track_all([OwnedFd::from(listener)]);
         Ok(Listener {
             fd,
             address: address.to_path_buf(),
@@ -212,16 +221,30 @@ impl Listener {
     }
 
     /// Waits for the next peer.
+    ///
+    /// The wait is outside the registry's lock and the `accept` under it
+    /// (the listener is non-blocking, so it cannot wait there): a child
+    /// that another thread forks meanwhile never inherits the new socket
+    /// untracked, which would keep the connection open after this process
+    /// has closed it.
     pub(crate) fn accept(&self) -> Result<UnixSocket> {
         loop {
-            match accept4(self.fd.raw(), SockFlag::SOCK_CLOEXEC) {
-                Ok(raw) => {
-                    let owned = crate::sys::own_fd(raw);
-                    let [fd] = TrackedFd::track_all([owned]);
-                    return Ok(UnixSocket { fd });
+            crate::sys::poll_one(self.fd(), false, None)?;
+            let accepted = TrackedFd::make_all(|| {
+                let raw = accept4(self.fd.raw(), SockFlag::SOCK_CLOEXEC)?;
+                Ok([crate::sys::own_fd(raw)])
+            });
+            match accepted {
+                Ok([fd]) => return Ok(UnixSocket { fd }),
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EINTR | libc::ECONNABORTED | libc::EAGAIN)
+                    ) =>
+                {
+                    continue;
                 }
-                Err(nix::errno::Errno::EINTR | nix::errno::Errno::ECONNABORTED) => continue,
-                Err(e) => return Err(Error::Io(e.into())),
+                Err(e) => return Err(Error::Io(e)),
             }
         }
     }
