@@ -142,7 +142,7 @@ pub struct Progress {
 }
 
 /// What indexing did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
     /// Text files indexed.
     pub files: usize,
@@ -227,15 +227,8 @@ impl Pool {
             reported: Vec::new(),
             progress: Progress::default(),
             summary: Summary {
-                files: 0,
-                binary: 0,
-                lossy: 0,
-                failed: Vec::new(),
-                bytes: 0,
-                words: 0,
-                entries: 0,
                 workers: wanted,
-                elapsed: Duration::ZERO,
+                ..Summary::default()
             },
             observe: &mut observe,
         };

@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::super::Summary;
 use super::*;
@@ -13,17 +12,7 @@ fn batches(files: Files, workers: usize, batch: usize) -> Vec<Batch> {
         names: Names::default(),
         reported: Vec::new(),
         progress: Progress::default(),
-        summary: Summary {
-            files: 0,
-            binary: 0,
-            lossy: 0,
-            failed: Vec::new(),
-            bytes: 0,
-            words: 0,
-            entries: 0,
-            workers,
-            elapsed: Duration::ZERO,
-        },
+        summary: Summary::default(),
         observe: &mut observe,
     };
     let options = PoolOptions {
