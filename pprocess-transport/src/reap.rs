@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use pprocess_core::{Error, ExitStatus, Pid, Process, Result};
 
-use crate::registry::{self, ChildState};
+use crate::registry::{self, ChildState, State};
 use crate::sys;
 
 /// A child process forked by this library, from the parent's side.
@@ -75,7 +75,7 @@ fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
     let target = nix::unistd::Pid::from_raw(pid);
     loop {
         if block {
-            if let Some(s) = reaped_by_waitall(pid) {
+            if let Some(s) = take_kept(registry::lock().state(), pid) {
                 return Ok(Some(s));
             }
             match waitid(Id::Pid(target), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
@@ -86,8 +86,7 @@ fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
             }
         }
         let mut g = registry::lock();
-        if let Some(&ChildState::Reaped(s)) = g.state().children.get(&pid) {
-            g.state().children.remove(&pid);
+        if let Some(s) = take_kept(g.state(), pid) {
             return Ok(Some(s));
         }
         match waitpid(target, Some(WaitPidFlag::WNOHANG)) {
@@ -113,13 +112,11 @@ fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
     }
 }
 
-/// The status `waitall` kept for `pid`, taken from the registry.
-fn reaped_by_waitall(pid: Pid) -> Option<ExitStatus> {
-    let mut g = registry::lock();
-    let children = &mut g.state().children;
-    match children.get(&pid) {
+/// Takes the status `waitall` kept for `pid` out of the registry's state.
+fn take_kept(state: &mut State, pid: Pid) -> Option<ExitStatus> {
+    match state.children.get(&pid) {
         Some(&ChildState::Reaped(s)) => {
-            children.remove(&pid);
+            state.children.remove(&pid);
             Some(s)
         }
         _ => None,
@@ -158,8 +155,7 @@ impl Process for Child {
         // child is reaped its pid is free, and may already be another
         // process's.
         let mut g = registry::lock();
-        if let Some(&ChildState::Reaped(status)) = g.state().children.get(&self.pid) {
-            g.state().children.remove(&self.pid);
+        if let Some(status) = take_kept(g.state(), self.pid) {
             self.status = Some(status);
             return Ok(());
         }
