@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use pprocess_core::{Error, ExitStatus, Pid, Process, Result};
 
-use crate::registry::{self, ChildState, State};
+use crate::registry::{self, ChildState};
 use crate::sys;
 
 /// A child process forked by this library, from the parent's side.
@@ -22,12 +22,22 @@ use crate::sys;
 #[derive(Debug)]
 pub struct Child {
     pid: Pid,
+    /// Tells this child from a later one given the same pid (0: not in
+    /// the registry).
+    serial: u64,
     status: Option<ExitStatus>,
 }
 
 impl Child {
+    /// The handle of the child `pid`, just forked and recorded in the
+    /// registry (or not recorded, as the fork server's own process).
     pub(crate) fn new(pid: Pid) -> Self {
-        Child { pid, status: None }
+        let serial = registry::lock().state().serial_of(pid);
+        Child {
+            pid,
+            serial,
+            status: None,
+        }
     }
 
     /// Waits at most `timeout` for the child to end: its status, or
@@ -71,11 +81,11 @@ fn convert(status: WaitStatus) -> Option<ExitStatus> {
 /// reap, that child. So a blocking wait looks first, then waits for an end
 /// without reaping (`WNOWAIT`, outside the lock), then looks again and
 /// reaps without blocking, under the lock.
-fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
+fn reap(pid: Pid, serial: u64, block: bool) -> Result<Option<ExitStatus>> {
     let target = nix::unistd::Pid::from_raw(pid);
     loop {
         if block {
-            if let Some(s) = take_kept(registry::lock().state(), pid) {
+            if let Some(s) = registry::lock().state().take_kept(pid, serial) {
                 return Ok(Some(s));
             }
             match waitid(Id::Pid(target), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
@@ -86,14 +96,14 @@ fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
             }
         }
         let mut g = registry::lock();
-        if let Some(s) = take_kept(g.state(), pid) {
+        if let Some(s) = g.state().take_kept(pid, serial) {
             return Ok(Some(s));
         }
         match waitpid(target, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) if !block => return Ok(None),
             Ok(status) => match convert(status) {
                 Some(s) => {
-                    g.state().children.remove(&pid);
+                    g.state().forget(pid, serial);
                     return Ok(Some(s));
                 }
                 // Stopped or continued (or, blocking, not ended yet):
@@ -112,17 +122,6 @@ fn reap(pid: Pid, block: bool) -> Result<Option<ExitStatus>> {
     }
 }
 
-/// Takes the status `waitall` kept for `pid` out of the registry's state.
-fn take_kept(state: &mut State, pid: Pid) -> Option<ExitStatus> {
-    match state.children.get(&pid) {
-        Some(&ChildState::Reaped(s)) => {
-            state.children.remove(&pid);
-            Some(s)
-        }
-        _ => None,
-    }
-}
-
 impl Process for Child {
     fn pid(&self) -> Pid {
         self.pid
@@ -132,7 +131,7 @@ impl Process for Child {
         if let Some(s) = self.status {
             return Ok(s);
         }
-        let status = reap(self.pid, true)?
+        let status = reap(self.pid, self.serial, true)?
             .ok_or_else(|| Error::Io(io::Error::other("waitpid returned without a status")))?;
         self.status = Some(status);
         Ok(status)
@@ -140,7 +139,7 @@ impl Process for Child {
 
     fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         if self.status.is_none() {
-            self.status = reap(self.pid, false)?;
+            self.status = reap(self.pid, self.serial, false)?;
         }
         Ok(self.status)
     }
@@ -155,7 +154,7 @@ impl Process for Child {
         // child is reaped its pid is free, and may already be another
         // process's.
         let mut g = registry::lock();
-        if let Some(status) = take_kept(g.state(), self.pid) {
+        if let Some(status) = g.state().take_kept(self.pid, self.serial) {
             self.status = Some(status);
             return Ok(());
         }
@@ -173,29 +172,28 @@ impl Drop for Child {
         if self.status.is_some() {
             return;
         }
-        if let Ok(Some(_)) = reap(self.pid, false) {
+        if let Ok(Some(_)) = reap(self.pid, self.serial, false) {
             return;
         }
         let mut g = registry::lock();
-        let children = &mut g.state().children;
-        match children.get(&self.pid) {
-            Some(ChildState::Owned) => {
-                children.insert(self.pid, ChildState::Orphan);
-            }
-            // `waitall` reaped it after the look above: nobody will ask
-            // for its status now.
-            Some(ChildState::Reaped(_)) => {
-                children.remove(&self.pid);
-            }
-            _ => {}
+        let state = g.state();
+        // `waitall` reaped it after the look above: nobody will ask for
+        // its status now.
+        if state.take_kept(self.pid, self.serial).is_some() {
+            return;
+        }
+        if state.state_of(self.pid, self.serial) == Some(ChildState::Owned) {
+            state
+                .children
+                .insert(self.pid, (self.serial, ChildState::Orphan));
         }
     }
 }
 
 /// Reaps children whose handles were dropped while they ran.
 pub(crate) fn reap_orphans(state: &mut registry::State) {
-    state.children.retain(|&pid, st| {
-        *st != ChildState::Orphan
+    state.children.retain(|&pid, &mut (_, st)| {
+        st != ChildState::Orphan
             || matches!(
                 waitpid(nix::unistd::Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)),
                 Ok(WaitStatus::StillAlive)
@@ -251,7 +249,7 @@ fn waitall_until(deadline: Option<Instant>) -> Result<Vec<(Pid, ExitStatus)>> {
         g.state()
             .children
             .iter()
-            .filter(|(_, st)| !matches!(st, ChildState::Reaped(_)))
+            .filter(|(_, (_, st))| !matches!(st, ChildState::Reaped(_)))
             .map(|(&pid, _)| pid)
             .collect()
     };
@@ -295,8 +293,8 @@ fn waitall_until(deadline: Option<Instant>) -> Result<Vec<(Pid, ExitStatus)>> {
         };
         let Some(status) = status else { continue };
         let children = &mut g.state().children;
-        if children.get(&pid) == Some(&ChildState::Owned) {
-            children.insert(pid, ChildState::Reaped(status));
+        if let Some(&(serial, ChildState::Owned)) = children.get(&pid) {
+            children.insert(pid, (serial, ChildState::Reaped(status)));
         } else {
             children.remove(&pid);
         }

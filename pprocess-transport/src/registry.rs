@@ -31,8 +31,67 @@ pub(crate) struct State {
     /// transport that owns the view): a forked child keeps a view only if
     /// it keeps one of those descriptors, and replaces the others.
     pub(crate) maps: HashMap<usize, (usize, [RawFd; 2])>,
-    /// Children forked by this process and not yet reaped and collected.
-    pub(crate) children: HashMap<Pid, ChildState>,
+    /// Children forked by this process and not yet reaped and collected,
+    /// each with its serial number (see [`State::add_child`]).
+    pub(crate) children: HashMap<Pid, (u64, ChildState)>,
+    /// Statuses `waitall` kept for handles whose pid a later child of this
+    /// process has been given, by pid and serial.
+    pub(crate) displaced: HashMap<(Pid, u64), ExitStatus>,
+    next_serial: u64,
+}
+
+impl State {
+    /// Records a child just forked, and returns its serial number: once a
+    /// child is reaped the kernel may give its pid to a later child, and
+    /// the serial tells the two handles apart. A status `waitall` kept for
+    /// the earlier child moves to `displaced`.
+    pub(crate) fn add_child(&mut self, pid: Pid) -> u64 {
+        self.next_serial += 1;
+        let serial = self.next_serial;
+        if let Some((old, ChildState::Reaped(status))) =
+            self.children.insert(pid, (serial, ChildState::Owned))
+        {
+            self.displaced.insert((pid, old), status);
+        }
+        serial
+    }
+
+    /// The serial number of the child recorded with `pid` (0 if none is).
+    pub(crate) fn serial_of(&self, pid: Pid) -> u64 {
+        self.children.get(&pid).map_or(0, |&(serial, _)| serial)
+    }
+
+    /// The state of the child `pid` of serial number `serial`, if that child
+    /// is the one recorded with `pid`.
+    pub(crate) fn state_of(&self, pid: Pid, serial: u64) -> Option<ChildState> {
+        match self.children.get(&pid) {
+            Some(&(s, state)) if s == serial => Some(state),
+            _ => None,
+        }
+    }
+
+    /// Takes the status `waitall` kept for the child `pid` of serial
+    /// number `serial`.
+    pub(crate) fn take_kept(&mut self, pid: Pid, serial: u64) -> Option<ExitStatus> {
+        if let Some(status) = self.displaced.remove(&(pid, serial)) {
+            return Some(status);
+        }
+        match self.state_of(pid, serial) {
+            Some(ChildState::Reaped(status)) => {
+                self.children.remove(&pid);
+                Some(status)
+            }
+            _ => None,
+        }
+    }
+
+    /// Forgets the child `pid` of serial number `serial` (reaped by its
+    /// handle).
+    pub(crate) fn forget(&mut self, pid: Pid, serial: u64) {
+        if self.state_of(pid, serial).is_some() {
+            self.children.remove(&pid);
+        }
+    }
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);

@@ -143,10 +143,32 @@ fn waitall_beside_an_owner_waiting_for_the_same_child_gives_the_owner_its_status
     assert_eq!(util::children(), Vec::new());
 }
 
-/// Starts a child that ends at once, lets `waitall` reap it, and asks the
-/// kernel to give its pid to a `sleep` started by this process (through
-/// `ns_last_pid`, which needs root). Returns the child's channel, its pid
-/// and the `sleep`, if the pid could be handed out again.
+/// Asks the kernel to give `pid` to the next process made (through
+/// `ns_last_pid`, which needs root): makes processes with `make` until one
+/// has `pid`, discarding the others; `None` if it cannot be done.
+fn give_pid_again<T>(
+    pid: Pid,
+    mut make: impl FnMut() -> (T, Pid),
+    mut discard: impl FnMut(T),
+) -> Option<T> {
+    for _ in 0..50 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
+            break;
+        }
+        let (made, got) = make();
+        if got == pid {
+            return Some(made);
+        }
+        // Something else took the pid first: try again.
+        discard(made);
+    }
+    eprintln!("pid {pid} could not be handed out again: reuse not checked");
+    None
+}
+
+/// Starts a child that ends at once, lets `waitall` reap it, and gives its
+/// pid to a `sleep` started by this process. Returns the child's channel,
+/// its pid and the `sleep`, if the pid could be handed out again.
 fn reaped_child_and_a_process_with_its_pid() -> (
     pprocess_transport::Channel,
     Pid,
@@ -155,23 +177,19 @@ fn reaped_child_and_a_process_with_its_pid() -> (
     let ch = start(|_ch| ()).unwrap();
     let pid = ch.pid().unwrap();
     assert_eq!(waitall().unwrap(), [(pid, ExitStatus::Exited(0))]);
-    for _ in 0..50 {
-        if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
-            break;
-        }
-        let mut other = std::process::Command::new("sleep")
+    let sleep = || {
+        let other = std::process::Command::new("sleep")
             .arg("30")
             .spawn()
             .unwrap();
-        if other.id() == pid as u32 {
-            return (ch, pid, Some(other));
-        }
-        // Something else took the pid first: try again.
+        let got = Pid::try_from(other.id()).unwrap();
+        (other, got)
+    };
+    let stand_in = give_pid_again(pid, sleep, |mut other| {
         other.kill().unwrap();
         other.wait().unwrap();
-    }
-    eprintln!("pid {pid} could not be handed out again: reuse not checked");
-    (ch, pid, None)
+    });
+    (ch, pid, stand_in)
 }
 
 /// Ends the stand-in with SIGTERM and checks that this is what ended it
@@ -212,4 +230,28 @@ fn close_after_waitall_does_not_reap_a_child_that_reuses_the_pid() {
     let (ch, pid, stand_in) = reaped_child_and_a_process_with_its_pid();
     assert_eq!(ch.close().unwrap(), Some(ExitStatus::Exited(0)));
     assert_untouched(pid, stand_in);
+}
+
+/// Nor may it take the status of a later child of the library given the
+/// same pid: each handle gets its own child's status.
+#[test]
+fn a_later_child_given_the_same_pid_keeps_its_own_status() {
+    let _g = lock();
+    let old = start(|_ch| ()).unwrap();
+    let pid = old.pid().unwrap();
+    assert_eq!(waitall().unwrap(), [(pid, ExitStatus::Exited(0))]);
+    // The later child ends with status 1 at once.
+    let failing = || {
+        let ch = start(|_ch| -> Result<(), String> { Err("the later child".into()) }).unwrap();
+        let got = ch.pid().unwrap();
+        (ch, got)
+    };
+    let Some(later) = give_pid_again(pid, failing, |ch| {
+        ch.close().unwrap();
+    }) else {
+        return;
+    };
+    assert_eq!(old.close().unwrap(), Some(ExitStatus::Exited(0)));
+    assert_eq!(later.close().unwrap(), Some(ExitStatus::Exited(1)));
+    assert_eq!(waitall().unwrap(), Vec::new());
 }

@@ -17,7 +17,7 @@ use pprocess_core::{Error, Pid, Process, Result};
 
 use crate::process::{Builder, ForkPlan, fork_locked};
 use crate::reap::Child;
-use crate::registry::{self, ChildState};
+use crate::registry;
 use crate::sys::{self, FnAddr, ForkResult};
 use crate::threads::thread_count;
 use crate::transport::TrackedFd;
@@ -262,10 +262,7 @@ impl ForkServer {
         let reply = protocol::receive_reply(control.as_fd()).map_err(gone)?;
         match reply {
             Ok(pid) => {
-                registry::lock()
-                    .state()
-                    .children
-                    .insert(pid, ChildState::Owned);
+                registry::lock().state().add_child(pid);
                 Ok(pid)
             }
             Err(libc::EBADMSG) => Err(Error::Protocol(format!(

@@ -20,7 +20,7 @@ pub use persistent::PersistentChannel;
 use crate::channel::Channel;
 use crate::codec::MessagePack;
 use crate::reap::{Child, reap_orphans};
-use crate::registry::{self, ChildState};
+use crate::registry;
 use crate::sys::{self, ForkResult};
 use crate::transport::{self, TransportKind};
 
@@ -65,7 +65,7 @@ pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPla
     match sys::fork() {
         Err(e) => Err(Error::Fork(e)),
         Ok(ForkResult::Parent(pid)) => {
-            g.state().children.insert(pid, ChildState::Owned);
+            g.state().add_child(pid);
             Ok((ForkResult::Parent(pid), plan))
         }
         Ok(ForkResult::Child) => {
@@ -111,6 +111,7 @@ pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPla
             }
             state.maps.retain(|_, (_, fds)| kept(fds));
             state.children.clear();
+            state.displaced.clear();
             drop(g);
             drop(err);
             drop(out);
