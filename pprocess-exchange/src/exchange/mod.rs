@@ -54,6 +54,9 @@ impl From<ChannelId> for usize {
 
 /// Which side of [`Exchange::create`] the caller is on.
 #[derive(Debug)]
+// Made once per fork and matched at once: its size costs nothing, and
+// boxing the channel would only add an allocation and an indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum Created<C = MessagePack> {
     /// The parent: the new child's channel is registered with this id.
     Parent(ChannelId),
