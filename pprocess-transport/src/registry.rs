@@ -41,19 +41,19 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Records a child just forked, and returns its serial number: once a
-    /// child is reaped the kernel may give its pid to a later child, and
-    /// the serial tells the two handles apart. A status `waitall` kept for
-    /// the earlier child moves to `displaced`.
-    pub(crate) fn add_child(&mut self, pid: Pid) -> u64 {
+    /// Records a child just forked, with a new serial number (its handle
+    /// reads it with [`State::serial_of`]): once a child is reaped the
+    /// kernel may give its pid to a later child, and the serial tells the
+    /// two handles apart. A status `waitall` kept for the earlier child
+    /// moves to `displaced`.
+    pub(crate) fn add_child(&mut self, pid: Pid) {
         self.next_serial += 1;
-        let serial = self.next_serial;
-        if let Some((old, ChildState::Reaped(status))) =
-            self.children.insert(pid, (serial, ChildState::Owned))
+        if let Some((old, ChildState::Reaped(status))) = self
+            .children
+            .insert(pid, (self.next_serial, ChildState::Owned))
         {
             self.displaced.insert((pid, old), status);
         }
-        serial
     }
 
     /// The serial number of the child recorded with `pid` (0 if none is).
