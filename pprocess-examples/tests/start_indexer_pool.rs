@@ -402,3 +402,65 @@ fn dying_children(reuse: bool) {
     let last: &Progress = &events.last().unwrap().1;
     assert_eq!(last.entries, indexed.index.entries());
 }
+
+/// Workers started by a builder (as on MPI ranks, here forked by the
+/// builder) answer one chunk per request: the answers are the same, a
+/// search stopped early leaves the next in step, and the pids are theirs.
+#[test]
+fn workers_started_by_a_builder_give_the_same_answers() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    make_corpus(root, false);
+    // More distinct words than one chunk of an answer holds (16,384
+    // entries), so that the whole answer takes several requests.
+    let many: Vec<String> = (0..12_000).map(|i| format!("w{i:05}")).collect();
+    fs::write(root.join("many.txt"), many.join(" ")).unwrap();
+    let walk = WalkOptions::default();
+    let (paths, sequential) = reference(root, &walk);
+    let builder = pprocess_exchange::Builder::new();
+    let options = PoolOptions {
+        workers: 2,
+        batch: 3,
+        delay: None,
+        walk_threads: 1,
+    };
+    let files = Files::Walk {
+        dir: root.to_owned(),
+        options: walk,
+    };
+    let (mut pool, summary) = Pool::index_remote(files, &options, &builder, |_| {}).unwrap();
+    assert_eq!(workers(&pool), children());
+    assert_eq!(pool.workers().len(), 2);
+    assert_eq!(summary.files, paths.len() - 1);
+    assert_eq!(summary.entries, sequential.entries() as u64);
+    for pattern in PATTERNS.iter().copied().chain(["", "w"]) {
+        assert_eq!(
+            pool.search(pattern).unwrap(),
+            sequential.search(pattern),
+            "{pattern:?}"
+        );
+    }
+    assert_eq!(pool.measure("").unwrap().0, sequential.words());
+    // A search the caller stops at its first word: the rest of every
+    // stream is read, so the next search is in step.
+    let mut seen = 0;
+    let err = pool
+        .for_each_match("", |_, _| {
+            seen += 1;
+            Err(io::Error::other("enough"))
+        })
+        .unwrap_err();
+    assert_eq!((seen, err.to_string().as_str()), (1, "enough"));
+    assert_eq!(pool.search("w").unwrap(), sequential.search("w"));
+    // A worker killed after indexing is named by the pid it reported.
+    let victim = pool.workers()[0];
+    kill(nix::unistd::Pid::from_raw(victim), Signal::SIGKILL).unwrap();
+    let err = pool.search("w").unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("worker {victim}")),
+        "{err}"
+    );
+    drop(pool);
+    assert_eq!(children(), [0; 0], "workers left behind");
+}

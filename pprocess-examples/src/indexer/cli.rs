@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use pprocess_exchange::{Builder, MessagePack};
 
 use super::answer::Matches;
 use super::parallel::{self, Options, index_parallel};
@@ -60,7 +61,8 @@ pub struct Args {
     #[arg(value_name = "DELAY", conflicts_with = "delay", value_parser = parse_delay)]
     pub delay_arg: Option<Duration>,
 
-    /// Worker processes [default: the number of cores].
+    /// Worker processes [default: the number of cores; under MPI, one per
+    /// rank but rank 0].
     #[arg(short = 'j', long, value_name = "N", value_parser = parse_positive)]
     pub workers: Option<usize>,
 
@@ -324,6 +326,7 @@ impl Indexed {
 fn run_pool(
     args: &Args,
     options: &PoolOptions,
+    builder: Option<&Builder<MessagePack>>,
     bar: &Bar,
 ) -> pprocess_exchange::Result<(Indexed, Report)> {
     let files = match &args.dir {
@@ -334,14 +337,18 @@ fn run_pool(
         None => Files::Embedded,
     };
     let quiet = args.quiet;
-    let (pool, summary) = Pool::index(files, options, |event| match event {
+    let observe = |event: pool::Event<'_>| match event {
         pool::Event::Failed { name, error } => {
             if !quiet {
                 bar.println(&format!("{NAME}: {name}: {error}"));
             }
         }
         pool::Event::Progress(p) => bar.show(p.done, p.found, p.walk_done, p.bytes, p.words),
-    })?;
+    };
+    let (pool, summary) = match builder {
+        Some(builder) => Pool::index_remote(files, options, builder, observe)?,
+        None => Pool::index(files, options, observe)?,
+    };
     let report = Report {
         files: summary.files,
         binary: summary.binary,
@@ -405,6 +412,32 @@ fn run_slices(
 /// Runs the program with `args`; returns its exit status.
 #[must_use]
 pub fn run(args: &Args) -> ExitCode {
+    run_with(args, None)
+}
+
+/// [`run`] with the default engine's workers started by `builder`, `workers`
+/// of them unless `--workers` asks for fewer (more is refused): with a `pprocess_mpi::Cluster`'s
+/// builder and its number of workers, on the ranks of an MPI job (see
+/// [`Pool::index_remote`]). pprocess's engine (`--window`, `--slice`,
+/// `--reuse`) forks its children, so it is refused there.
+#[must_use]
+pub fn run_on(args: &Args, builder: &Builder<MessagePack>, workers: usize) -> ExitCode {
+    if matches!(args.engine(), Engine::Slices(_)) {
+        eprintln!("{NAME}: --window, --slice and --reuse fork children: not over MPI ranks");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let workers = workers.max(1);
+    if let Some(n) = args.workers.filter(|&n| n > workers) {
+        // A rank serves one worker at a time: more would wait for ever.
+        eprintln!("{NAME}: --workers {n}: the job has {workers} worker ranks");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let mut args = args.clone();
+    args.workers = args.workers.or(Some(workers));
+    run_with(&args, Some(builder))
+}
+
+fn run_with(args: &Args, builder: Option<&Builder<MessagePack>>) -> ExitCode {
     if let Some(dir) = &args.dir {
         if let Err(BadDir(message)) = check_dir(dir) {
             eprintln!("{NAME}: {message}");
@@ -414,7 +447,7 @@ pub fn run(args: &Args) -> ExitCode {
     let engine = args.engine();
     let bar = Bar::new(args.quiet);
     let indexed = match &engine {
-        Engine::Pool(options) => run_pool(args, options, &bar),
+        Engine::Pool(options) => run_pool(args, options, builder, &bar),
         Engine::Slices(options) => run_slices(args, options, &bar),
     };
     bar.finish();
@@ -460,8 +493,24 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 /// The program: parses the command line, runs, and returns the exit status.
+///
+/// Built with the feature `mpi` and started by `mpirun` (or `srun`), the
+/// ranks other than 0 are the workers, each holding a shard (see
+/// [`run_on`]); the directory must be on a filesystem every host shares.
 #[must_use]
 pub fn main() -> ExitCode {
+    // Under mpirun, only rank 0 goes on from here; the others serve.
+    #[cfg(feature = "mpi")]
+    if pprocess_mpi::launched_by_mpi() {
+        let cluster = match pprocess_mpi::init() {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                eprintln!("{NAME}: cannot start the mpi cluster: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return run_on(&Args::parse(), &cluster.builder(), cluster.workers());
+    }
     run(&Args::parse())
 }
 

@@ -142,3 +142,26 @@ fn summary_of_pprocess_shape() {
          1 child (window 4, slice 5)"
     );
 }
+
+#[test]
+fn over_a_builder_more_workers_than_ranks_and_pprocess_engine_are_refused() {
+    // Refused before any worker starts (a rank serves one worker at a
+    // time: more would wait for ever; pprocess's engine forks).
+    // A directory that exists, or the refusal would be the missing
+    // directory's (the same status).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "words").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let builder = Builder::new();
+    for args in [
+        &[d, "--workers", "4", "--noprompt", "--quiet"][..],
+        &[d, "--window", "2", "--noprompt", "--quiet"],
+    ] {
+        let args = parse(args).unwrap();
+        assert_eq!(
+            run_on(&args, &builder, 3),
+            ExitCode::from(EXIT_USAGE),
+            "{args:?}"
+        );
+    }
+}

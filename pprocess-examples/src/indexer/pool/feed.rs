@@ -15,6 +15,7 @@ use serde_bytes::ByteBuf;
 
 use super::super::{FileId, embedded};
 use super::names::{Finding, Names, Pending};
+use super::remote;
 use super::worker::{self, Inputs, Note, Opener, Reply, Request};
 use super::{Event, Files, PoolOptions, Progress, Summary};
 
@@ -53,6 +54,9 @@ pub(super) struct Counts {
 #[derive(Debug)]
 pub(super) struct Worker {
     pub(super) pid: Pid,
+    /// It answers one reply per request (started by a builder): a search's
+    /// chunks are asked for one by one.
+    pub(super) pull: bool,
     /// Batches sent and not done.
     pub(super) in_flight: VecDeque<Batch>,
     /// Batches done, with what they counted: read again elsewhere if the
@@ -340,22 +344,42 @@ pub(super) fn fork_worker(
     ex: &mut Exchange<Reply>,
     workers: &mut HashMap<ChannelId, Worker>,
     options: &PoolOptions,
-    open: Opener,
+    launch: &Launch<'_>,
 ) -> pprocess_exchange::Result<ChannelId> {
     let delay = options.delay;
-    let channel = pprocess_exchange::start(move |ch: &mut Channel| worker::work(ch, delay, open))?;
-    let pid = channel.pid().expect("a started child has a pid");
+    let (channel, pid, pull) = match *launch {
+        Launch::Fork(open) => {
+            let channel =
+                pprocess_exchange::start(move |ch: &mut Channel| worker::work(ch, delay, open))?;
+            let pid = channel.pid().expect("a started child has a pid");
+            (channel, pid, false)
+        }
+        Launch::Builder(builder) => {
+            let (channel, pid) = remote::start(builder, delay)?;
+            (channel, pid, true)
+        }
+    };
     let id = ex.add(channel)?;
     workers.insert(
         id,
         Worker {
             pid,
+            pull,
             in_flight: VecDeque::new(),
             done: Vec::new(),
             files: 0,
         },
     );
     Ok(id)
+}
+
+/// How workers are started.
+#[derive(Clone, Copy)]
+pub(super) enum Launch<'a> {
+    /// Forked with a closure, opening files with this.
+    Fork(Opener),
+    /// Started by this builder's `start_fn` (see [`remote`]).
+    Builder(&'a pprocess_exchange::Builder<pprocess_exchange::MessagePack>),
 }
 
 /// Batches each worker holds: one to read, one waiting.

@@ -34,6 +34,10 @@
 //! its shard with it: the search says so ([`std::io::ErrorKind::Other`], naming
 //! the worker) and the pool searches the others from then on.
 //!
+//! [`Pool::index_remote`] starts the workers with a builder's `start_fn`
+//! instead (on the ranks of an MPI job with a `pprocess_mpi::Cluster`'s
+//! builder): the same messages, each answered once (see [`remote`]).
+//!
 //! ```
 //! use pprocess_examples::indexer::pool::{Files, Pool, PoolOptions};
 //! let dir = tempfile::tempdir()?;
@@ -52,6 +56,7 @@
 
 mod feed;
 mod names;
+pub mod remote;
 mod search;
 pub mod worker;
 
@@ -63,7 +68,7 @@ use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
 
 use super::parallel::Failure;
 use super::walk::WalkOptions;
-use feed::{Feeder, Indexing, Worker, ended, feed, fork_worker, lost, shard_lost};
+use feed::{Feeder, Indexing, Launch, Worker, ended, feed, fork_worker, lost, shard_lost};
 use names::{Names, Sorting};
 use worker::{Opener, Reply, Request};
 
@@ -171,6 +176,8 @@ struct ShardHandle {
     channel: Channel,
     pid: Pid,
     files: usize,
+    /// Its worker answers a search one chunk per request.
+    pull: bool,
 }
 
 /// The index: shards in worker processes, file names in the parent.
@@ -204,14 +211,52 @@ impl Pool {
     /// # Errors
     ///
     /// As for [`Pool::index`].
-    #[allow(
-        clippy::missing_panics_doc,
-        reason = "its expects restate what the lines before them checked"
-    )]
     pub fn index_with(
         files: Files,
         options: &PoolOptions,
         open: Opener,
+        observe: impl FnMut(Event<'_>),
+    ) -> pprocess_exchange::Result<(Pool, Summary)> {
+        Self::index_launched(files, options, &Launch::Fork(open), observe)
+    }
+
+    /// [`Pool::index`] with workers started by `builder`'s `start_fn`
+    /// (see [`remote`]): with a `pprocess_mpi::Cluster`'s builder, on the
+    /// ranks of an MPI job, each rank holding a shard. Files are opened by
+    /// path where the worker runs, so under MPI the directory must be on a
+    /// filesystem every host shares. The answers are the same as
+    /// [`Pool::index`]'s.
+    ///
+    /// ```
+    /// use pprocess_examples::indexer::pool::{Files, Pool, PoolOptions};
+    /// let builder = pprocess_exchange::Builder::new();
+    /// let options = PoolOptions { workers: 2, ..PoolOptions::default() };
+    /// let (mut pool, summary) = Pool::index_remote(Files::Embedded, &options, &builder, |_| {})?;
+    /// assert!(summary.files > 0);
+    /// assert!(!pool.search("fork")?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Pool::index`].
+    pub fn index_remote(
+        files: Files,
+        options: &PoolOptions,
+        builder: &pprocess_exchange::Builder<pprocess_exchange::MessagePack>,
+        observe: impl FnMut(Event<'_>),
+    ) -> pprocess_exchange::Result<(Pool, Summary)> {
+        Self::index_launched(files, options, &Launch::Builder(builder), observe)
+    }
+
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "its expects restate what the lines before them checked"
+    )]
+    fn index_launched(
+        files: Files,
+        options: &PoolOptions,
+        launch: &Launch<'_>,
         mut observe: impl FnMut(Event<'_>),
     ) -> pprocess_exchange::Result<(Pool, Summary)> {
         let started = Instant::now();
@@ -220,7 +265,7 @@ impl Pool {
         // Fork before the walk's threads exist and before the parent grows.
         let wanted = options.workers.max(1);
         for _ in 0..wanted {
-            fork_worker(&mut ex, &mut workers, options, open)?;
+            fork_worker(&mut ex, &mut workers, options, launch)?;
         }
         let mut index = Indexing {
             names: Names::default(),
@@ -243,7 +288,7 @@ impl Pool {
                 feeder.finish_walk(&mut index);
                 sorting = sorting.map(|s| s.finished(&index.names));
                 for _ in 0..wanted {
-                    fork_worker(&mut ex, &mut workers, options, open)?;
+                    fork_worker(&mut ex, &mut workers, options, launch)?;
                     index.summary.workers += 1;
                 }
             }
@@ -344,6 +389,7 @@ impl Pool {
                         channel,
                         pid: worker.pid,
                         files: worker.files,
+                        pull: worker.pull,
                     });
                 }
                 Ok(other) => {

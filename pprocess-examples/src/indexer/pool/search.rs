@@ -23,6 +23,9 @@ struct Stream {
     at: usize,
     /// Whether the last chunk has been received.
     last: bool,
+    /// Whether a chunk has been received: a shard that answers one chunk
+    /// per request is asked for each after the first.
+    started: bool,
 }
 
 /// Why a shard's stream stopped: its worker is gone.
@@ -91,6 +94,13 @@ impl Stream {
     fn fill(&mut self, shards: &mut [ShardHandle], words_only: bool) -> io::Result<()> {
         while self.next == self.ends.len() && !self.last {
             let shard = &mut shards[self.shard];
+            if shard.pull && self.started {
+                shard
+                    .channel
+                    .send(&Request::More)
+                    .map_err(|e| gone(shard, &e))?;
+            }
+            self.started = true;
             match shard.channel.receive::<Reply>() {
                 Ok(Reply::Matches {
                     words,
@@ -180,6 +190,7 @@ impl Pool {
                 next: 0,
                 at: 0,
                 last: false,
+                started: false,
             })
             .collect())
     }

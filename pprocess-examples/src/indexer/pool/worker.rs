@@ -7,7 +7,9 @@
 //! ([`Reply::Finished`]); then it answers each
 //! [`Request::Search`] with a stream of [`Reply::Matches`] (or
 //! [`Reply::Words`]) chunks, the last one marked, until the parent hangs
-//! up.
+//! up. A forked worker streams the chunks; a worker started by a builder
+//! (on an MPI rank) answers each request with one reply, so it sends a
+//! search's later chunks one [`Request::More`] at a time.
 
 use std::fs::File;
 use std::io;
@@ -68,6 +70,18 @@ pub enum Request {
         /// Words without their files (to count them).
         words_only: bool,
     },
+    /// The next chunk of the search under way: sent to a worker started
+    /// by a builder (see [`on_rank`](super::remote::on_rank)), which
+    /// answers one chunk per request. A forked worker sends every chunk
+    /// unasked.
+    More,
+    /// The first request to a worker started by a builder: start a new
+    /// shard (the process may have served another pool before), sleeping
+    /// `delay` after each file. Answered by [`Reply::Opened`].
+    Open {
+        /// The time to sleep after each file.
+        delay: Option<Duration>,
+    },
 }
 
 /// Something a file gave besides words.
@@ -94,6 +108,11 @@ pub enum Reply {
         words: u64,
         /// The files with something to say.
         notes: Vec<(FileId, Note)>,
+    },
+    /// A new shard is started ([`Request::Open`]).
+    Opened {
+        /// The worker's pid, on its own host.
+        pid: pprocess_exchange::Pid,
     },
     /// The shard is sorted.
     Finished {
@@ -191,122 +210,20 @@ pub type Opener = fn(&Path) -> io::Result<File>;
 /// A worker's whole life, in a forked child. Returns when the parent hangs
 /// up.
 ///
+/// A search's chunks are sent one after the other without waiting (the
+/// parent reads them as it merges); [`on_rank`](super::remote::on_rank)
+/// sends each only when asked ([`Request::More`]).
+///
 /// # Errors
 ///
-/// A channel error other than the parent's hang-up.
+/// A channel error other than the parent's hang-up, or a request out of
+/// turn.
 pub(super) fn work(
     ch: &mut Channel,
     delay: Option<Duration>,
     open: Opener,
 ) -> pprocess_exchange::Result<()> {
-    let mut builder = ShardBuilder::new();
-    let mut scanner = Scanner::new();
-    let mut failed: Vec<FileId> = Vec::new();
-    let mut max_file: Option<FileId> = None;
-    let ranks = loop {
-        let request = match ch.receive::<Request>() {
-            Ok(request) => request,
-            Err(e) if e.is_closed() => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        match request {
-            Request::Files {
-                batch,
-                first,
-                count,
-                inputs,
-            } => {
-                let (mut bytes, mut words) = (0, 0);
-                let mut notes = Vec::new();
-                let ids = batch_ids(first, count)?;
-                if count > 0 {
-                    max_file = max_file.max(Some(ids.end - 1));
-                }
-                let mut paths = match &inputs {
-                    Inputs::Paths(paths) => {
-                        let paths = paths.strip_suffix(&[0]).unwrap_or(paths);
-                        let listed = if paths.is_empty() {
-                            0
-                        } else {
-                            paths.split(|&b| b == 0).count()
-                        };
-                        if listed != count as usize {
-                            return Err(pprocess_exchange::Error::Protocol(format!(
-                                "batch {batch} names {listed} paths for {count} files"
-                            )));
-                        }
-                        Some(paths.split(|&b| b == 0))
-                    }
-                    Inputs::Embedded => None,
-                };
-                for id in ids {
-                    let outcome = match paths.as_mut() {
-                        Some(paths) => {
-                            // As many paths as files: counted above.
-                            let path = paths.next().unwrap_or_default();
-                            let path = Path::new(std::ffi::OsStr::from_bytes(path));
-                            open(path)
-                                .and_then(|file| scanner.scan(file, |word| builder.add(word, id)))
-                        }
-                        None => match EMBEDDED.get(id as usize) {
-                            Some((_, text)) => {
-                                scanner.scan(text.as_bytes(), |word| builder.add(word, id))
-                            }
-                            None => Err(io::Error::other("no such embedded document")),
-                        },
-                    };
-                    match outcome {
-                        Ok(Outcome::Text {
-                            bytes: b,
-                            words: w,
-                            lossy,
-                        }) => {
-                            bytes += b;
-                            words += w;
-                            if lossy {
-                                notes.push((id, Note::Lossy));
-                            }
-                        }
-                        Ok(Outcome::Binary) => notes.push((id, Note::Binary)),
-                        Err(e) => {
-                            failed.push(id);
-                            notes.push((id, Note::Failed(e.to_string())));
-                        }
-                    }
-                    if let Some(delay) = delay {
-                        thread::sleep(delay);
-                    }
-                }
-                ch.send(&Reply::Done {
-                    batch,
-                    bytes,
-                    words,
-                    notes,
-                })?;
-            }
-            Request::Finish { ranks } => break ranks,
-            Request::Search { .. } => {
-                return Err(pprocess_exchange::Error::Protocol(
-                    "search before the index is finished".into(),
-                ));
-            }
-        }
-    };
-    let mut map = Vec::new();
-    from_bytes(&ranks, &mut map);
-    drop(ranks);
-    if let Some(file) = max_file.filter(|&f| f as usize >= map.len()) {
-        return Err(pprocess_exchange::Error::Protocol(format!(
-            "no rank for file {file} (ranks of {} files)",
-            map.len()
-        )));
-    }
-    let shard = std::mem::take(&mut builder).finish_mapped(&failed, Some(&map));
-    drop(map);
-    ch.send(&Reply::Finished {
-        words: shard.words() as u64,
-        entries: shard.entries(),
-    })?;
+    let mut state = State::new(delay, open);
     loop {
         let request = match ch.receive::<Request>() {
             Ok(request) => request,
@@ -315,46 +232,257 @@ pub(super) fn work(
                 // now: its memory goes with it. Freeing the shard's words
                 // one by one would only delay the end the parent waits for
                 // (about 70 ms of a 0.47 s run on `/usr/share/doc`).
-                std::mem::forget(shard);
+                std::mem::forget(state);
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
-        match request {
-            Request::Search {
-                pattern,
-                words_only,
-            } => answer(ch, &shard, &pattern, words_only)?,
-            other => {
-                return Err(pprocess_exchange::Error::Protocol(format!(
-                    "unexpected {other:?} after the index is finished"
-                )));
-            }
+        let mut reply = state.handle(request)?;
+        while !reply.is_last_chunk() {
+            ch.send(&reply)?;
+            reply = state.more()?;
         }
+        ch.send(&reply)?;
     }
 }
 
-/// Streams the words of `shard` beginning with `pattern` in chunks.
-fn answer(
-    ch: &mut Channel,
-    shard: &Shard,
-    pattern: &str,
+/// Where a worker is in its life.
+enum Phase {
+    /// Reading batches into its shard.
+    Indexing {
+        builder: ShardBuilder,
+        failed: Vec<FileId>,
+        max_file: Option<FileId>,
+    },
+    /// Its shard is sorted; it answers searches.
+    Searching {
+        shard: Shard,
+        /// The search under way: the rest of its words.
+        search: Option<Search>,
+    },
+}
+
+/// The words of a search not sent yet.
+struct Search {
+    next: usize,
+    end: usize,
     words_only: bool,
-) -> pprocess_exchange::Result<()> {
-    let range = shard.range(pattern);
-    let mut next = range.start;
-    loop {
-        let start = next;
-        let mut items = 0;
-        while next < range.end && (items < CHUNK_ITEMS || next == start) {
-            items += if words_only { 1 } else { 1 + shard.count(next) };
-            next += 1;
+}
+
+/// A worker: its shard, and how it reads files. Each request gets one
+/// reply; a search's later chunks come from [`State::more`].
+pub(super) struct State {
+    phase: Phase,
+    scanner: Scanner,
+    delay: Option<Duration>,
+    open: Opener,
+}
+
+/// A protocol error.
+fn out_of_turn(what: String) -> pprocess_exchange::Error {
+    pprocess_exchange::Error::Protocol(what)
+}
+
+impl State {
+    /// A worker with an empty shard.
+    pub(super) fn new(delay: Option<Duration>, open: Opener) -> State {
+        State {
+            phase: Phase::Indexing {
+                builder: ShardBuilder::new(),
+                failed: Vec::new(),
+                max_file: None,
+            },
+            scanner: Scanner::new(),
+            delay,
+            open,
         }
-        let last = next == range.end;
+    }
+
+    /// Answers `request`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`](pprocess_exchange::Error::Protocol) for a
+    /// request out of turn or a malformed batch.
+    pub(super) fn handle(&mut self, request: Request) -> pprocess_exchange::Result<Reply> {
+        match request {
+            Request::Files {
+                batch,
+                first,
+                count,
+                inputs,
+            } => self.files(batch, first, count, &inputs),
+            Request::Finish { ranks } => self.finish(&ranks),
+            Request::Search {
+                pattern,
+                words_only,
+            } => {
+                let Phase::Searching { shard, search } = &mut self.phase else {
+                    return Err(out_of_turn("search before the index is finished".into()));
+                };
+                let range = shard.range(&pattern);
+                *search = Some(Search {
+                    next: range.start,
+                    end: range.end,
+                    words_only,
+                });
+                self.more()
+            }
+            Request::More => self.more(),
+            Request::Open { .. } => Err(out_of_turn("open sent to a worker already open".into())),
+        }
+    }
+
+    /// Reads a batch into the shard.
+    fn files(
+        &mut self,
+        batch: u32,
+        first: FileId,
+        count: u32,
+        inputs: &Inputs,
+    ) -> pprocess_exchange::Result<Reply> {
+        let Phase::Indexing {
+            builder,
+            failed,
+            max_file,
+        } = &mut self.phase
+        else {
+            return Err(out_of_turn(format!(
+                "batch {batch} after the index is finished"
+            )));
+        };
+        let (mut bytes, mut words) = (0, 0);
+        let mut notes = Vec::new();
+        let ids = batch_ids(first, count)?;
+        if count > 0 {
+            *max_file = (*max_file).max(Some(ids.end - 1));
+        }
+        let mut paths = match inputs {
+            Inputs::Paths(paths) => {
+                let paths = paths.strip_suffix(&[0]).unwrap_or(paths);
+                let listed = if paths.is_empty() {
+                    0
+                } else {
+                    paths.split(|&b| b == 0).count()
+                };
+                if listed != count as usize {
+                    return Err(out_of_turn(format!(
+                        "batch {batch} names {listed} paths for {count} files"
+                    )));
+                }
+                Some(paths.split(|&b| b == 0))
+            }
+            Inputs::Embedded => None,
+        };
+        for id in ids {
+            let outcome = match paths.as_mut() {
+                Some(paths) => {
+                    // As many paths as files: counted above.
+                    let path = paths.next().unwrap_or_default();
+                    let path = Path::new(std::ffi::OsStr::from_bytes(path));
+                    (self.open)(path)
+                        .and_then(|file| self.scanner.scan(file, |word| builder.add(word, id)))
+                }
+                None => match EMBEDDED.get(id as usize) {
+                    Some((_, text)) => self
+                        .scanner
+                        .scan(text.as_bytes(), |word| builder.add(word, id)),
+                    None => Err(io::Error::other("no such embedded document")),
+                },
+            };
+            match outcome {
+                Ok(Outcome::Text {
+                    bytes: b,
+                    words: w,
+                    lossy,
+                }) => {
+                    bytes += b;
+                    words += w;
+                    if lossy {
+                        notes.push((id, Note::Lossy));
+                    }
+                }
+                Ok(Outcome::Binary) => notes.push((id, Note::Binary)),
+                Err(e) => {
+                    failed.push(id);
+                    notes.push((id, Note::Failed(e.to_string())));
+                }
+            }
+            if let Some(delay) = self.delay {
+                thread::sleep(delay);
+            }
+        }
+        Ok(Reply::Done {
+            batch,
+            bytes,
+            words,
+            notes,
+        })
+    }
+
+    /// Sorts the shard, with its files renumbered by `ranks`.
+    fn finish(&mut self, ranks: &[u8]) -> pprocess_exchange::Result<Reply> {
+        let Phase::Indexing {
+            builder,
+            failed,
+            max_file,
+        } = &mut self.phase
+        else {
+            return Err(out_of_turn("finish after the index is finished".into()));
+        };
+        let mut map = Vec::new();
+        from_bytes(ranks, &mut map);
+        if let Some(file) = max_file.filter(|&f| f as usize >= map.len()) {
+            return Err(out_of_turn(format!(
+                "no rank for file {file} (ranks of {} files)",
+                map.len()
+            )));
+        }
+        let shard = std::mem::take(builder).finish_mapped(failed, Some(&map));
+        let reply = Reply::Finished {
+            words: shard.words() as u64,
+            entries: shard.entries(),
+        };
+        self.phase = Phase::Searching {
+            shard,
+            search: None,
+        };
+        Ok(reply)
+    }
+
+    /// The next chunk of the search under way.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`](pprocess_exchange::Error::Protocol) if no
+    /// search is under way.
+    pub(super) fn more(&mut self) -> pprocess_exchange::Result<Reply> {
+        let Phase::Searching { shard, search } = &mut self.phase else {
+            return Err(out_of_turn("more before the index is finished".into()));
+        };
+        let Some(Search {
+            next,
+            end,
+            words_only,
+        }) = search
+        else {
+            return Err(out_of_turn("more with no search under way".into()));
+        };
+        let (start, words_only) = (*next, *words_only);
+        let mut items = 0;
+        while *next < *end && (items < CHUNK_ITEMS || *next == start) {
+            items += if words_only {
+                1
+            } else {
+                1 + shard.count(*next)
+            };
+            *next += 1;
+        }
+        let last = *next == *end;
         let mut words = Words::default();
         let mut counts = Vec::new();
         let mut files = Vec::new();
-        for (word, ids) in shard.slice(start..next) {
+        for (word, ids) in shard.slice(start..*next) {
             words.push(word);
             if !words_only {
                 let n = u32::try_from(ids.len()).expect("fewer than 2^32 files");
@@ -362,18 +490,29 @@ fn answer(
                 to_bytes(ids, &mut files);
             }
         }
-        if words_only {
-            ch.send(&Reply::Words { words, last })?;
+        if last {
+            *search = None;
+        }
+        Ok(if words_only {
+            Reply::Words { words, last }
         } else {
-            ch.send(&Reply::Matches {
+            Reply::Matches {
                 words,
                 counts: ByteBuf::from(counts),
                 files: ByteBuf::from(files),
                 last,
-            })?;
-        }
-        if last {
-            return Ok(());
+            }
+        })
+    }
+}
+
+impl Reply {
+    /// Whether nothing follows this reply: it is not a search chunk with
+    /// more to come.
+    fn is_last_chunk(&self) -> bool {
+        match self {
+            Reply::Matches { last, .. } | Reply::Words { last, .. } => *last,
+            _ => true,
         }
     }
 }
