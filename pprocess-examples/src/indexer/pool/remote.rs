@@ -129,4 +129,47 @@ mod tests {
         let _ = on_rank(Request::Open { delay: None });
         assert_eq!(finished(&on_rank(finish())), 0);
     }
+
+    #[test]
+    fn a_batch_naming_too_few_or_too_many_paths_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let (a, b) = (a.as_path(), b.as_path());
+        std::fs::write(a, "alpha").unwrap();
+        std::fs::write(b, "beta").unwrap();
+        let paths = |names: &[&std::path::Path]| {
+            let mut bytes = Vec::new();
+            for name in names {
+                bytes.extend_from_slice(name.as_os_str().as_encoded_bytes());
+                bytes.push(0);
+            }
+            Inputs::Paths(serde_bytes::ByteBuf::from(bytes))
+        };
+        let batch = |count, inputs| Request::Files {
+            batch: 7,
+            first: 0,
+            count,
+            inputs,
+        };
+        let _ = on_rank(Request::Open { delay: None });
+        let Reply::Done {
+            batch: 7, notes, ..
+        } = on_rank(batch(2, paths(&[a, b])))
+        else {
+            panic!("two paths for two files")
+        };
+        assert!(notes.is_empty(), "{notes:?}");
+        for (count, names) in [(3, &[a, b][..]), (1, &[a, b]), (1, &[])] {
+            let refused = std::panic::catch_unwind(|| on_rank(batch(count, paths(names))));
+            let message = refused.unwrap_err();
+            let message = message.downcast_ref::<String>().unwrap();
+            assert!(
+                message.contains(&format!(
+                    "batch 7 names {} paths for {count} files",
+                    names.len()
+                )),
+                "{message}"
+            );
+        }
+    }
 }
