@@ -1,6 +1,7 @@
 //! Unit tests of `cli.rs`.
 
 use super::*;
+use std::path::PathBuf;
 
 fn parse(args: &[&str]) -> Result<Args, clap::Error> {
     Args::try_parse_from(std::iter::once("start_indexer").chain(args.iter().copied()))

@@ -15,8 +15,7 @@ use serde_bytes::ByteBuf;
 
 use super::super::{FileId, embedded};
 use super::names::{Finding, Names, Pending};
-use super::remote;
-use super::worker::{self, Inputs, Note, Opener, Reply, Request};
+use super::worker::{Inputs, Note, Reply, Request};
 use super::{Event, Files, PoolOptions, Progress, Summary};
 
 /// A batch of files handed to a worker: a run of identifiers (files get
@@ -339,56 +338,12 @@ impl Indexing<'_> {
     }
 }
 
-/// Forks a worker.
-pub(super) fn fork_worker(
-    ex: &mut Exchange<Reply>,
-    workers: &mut HashMap<ChannelId, Worker>,
-    options: &PoolOptions,
-    launch: &Launch<'_>,
-) -> pprocess_exchange::Result<ChannelId> {
-    let delay = options.delay;
-    let (channel, pid, pull) = match *launch {
-        Launch::Fork(open) => {
-            let channel =
-                pprocess_exchange::start(move |ch: &mut Channel| worker::work(ch, delay, open))?;
-            let pid = channel.pid().expect("a started child has a pid");
-            (channel, pid, false)
-        }
-        Launch::Builder(builder) => {
-            let (channel, pid) = remote::start(builder, delay)?;
-            (channel, pid, true)
-        }
-    };
-    let id = ex.add(channel)?;
-    workers.insert(
-        id,
-        Worker {
-            pid,
-            pull,
-            in_flight: VecDeque::new(),
-            done: Vec::new(),
-            files: 0,
-        },
-    );
-    Ok(id)
-}
-
-/// How workers are started.
-#[derive(Clone, Copy)]
-pub(super) enum Launch<'a> {
-    /// Forked with a closure, opening files with this.
-    Fork(Opener),
-    /// Started by this builder's `start_fn` (see [`remote`]).
-    Builder(&'a pprocess_exchange::Builder<pprocess_exchange::MessagePack>),
-}
-
 /// Batches each worker holds: one to read, one waiting.
 pub(super) const AHEAD: usize = 2;
 
-/// How a worker ended, from its channel's error and its exit status (it is
-/// reaped here).
-pub(super) fn ended(channel: Channel, e: &pprocess_exchange::Error) -> String {
-    let pid = channel.pid().unwrap_or(0);
+/// How worker `pid` ended, from its channel's error and its exit status (a
+/// forked worker is reaped here).
+pub(super) fn ended(channel: Channel, pid: Pid, e: &pprocess_exchange::Error) -> String {
     match channel.close() {
         Ok(Some(status)) if !status.success() => format!("worker {pid} {status}"),
         _ => format!("worker {pid} failed: {e}"),
@@ -445,7 +400,7 @@ pub(super) fn lost(
         return;
     };
     let why = match ex.remove(id) {
-        Some(channel) => ended(channel, e),
+        Some(channel) => ended(channel, worker.pid, e),
         // The exchange removed it at its hang-up, and said how it died.
         None => match death_of(ex, id) {
             Some(pprocess_exchange::Error::ChildDied { status, .. }) => {

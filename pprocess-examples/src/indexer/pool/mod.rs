@@ -55,6 +55,7 @@
 //! [`ShardBuilder`]: super::shard::ShardBuilder
 
 mod feed;
+mod launch;
 mod names;
 pub mod remote;
 mod search;
@@ -68,7 +69,8 @@ use pprocess_exchange::{Channel, ChannelId, Exchange, Pid};
 
 use super::parallel::Failure;
 use super::walk::WalkOptions;
-use feed::{Feeder, Indexing, Launch, Worker, ended, feed, fork_worker, lost, shard_lost};
+use feed::{Feeder, Indexing, Worker, ended, feed, lost, shard_lost};
+use launch::{Launch, start_worker};
 use names::{Names, Sorting};
 use worker::{Opener, Reply, Request};
 
@@ -265,7 +267,7 @@ impl Pool {
         // Fork before the walk's threads exist and before the parent grows.
         let wanted = options.workers.max(1);
         for _ in 0..wanted {
-            fork_worker(&mut ex, &mut workers, options, launch)?;
+            start_worker(&mut ex, &mut workers, options, launch)?;
         }
         let mut index = Indexing {
             names: Names::default(),
@@ -288,7 +290,7 @@ impl Pool {
                 feeder.finish_walk(&mut index);
                 sorting = sorting.map(|s| s.finished(&index.names));
                 for _ in 0..wanted {
-                    fork_worker(&mut ex, &mut workers, options, launch)?;
+                    start_worker(&mut ex, &mut workers, options, launch)?;
                     index.summary.workers += 1;
                 }
             }
@@ -396,10 +398,10 @@ impl Pool {
                     let e = pprocess_exchange::Error::Protocol(format!(
                         "unexpected {other:?} at the end of indexing"
                     ));
-                    shard_lost(&mut index, &ended(channel, &e), &worker.done);
+                    shard_lost(&mut index, &ended(channel, worker.pid, &e), &worker.done);
                 }
                 Err(e) => {
-                    let why = ended(channel, &e);
+                    let why = ended(channel, worker.pid, &e);
                     shard_lost(&mut index, &why, &worker.done);
                 }
             }

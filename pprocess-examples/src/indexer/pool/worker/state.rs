@@ -1,17 +1,6 @@
-//! The messages between the parent and its workers, and what a worker
-//! does.
-//!
-//! A worker reads the files of each [`Request::Files`] batch into its
-//! [`ShardBuilder`] and answers [`Reply::Done`]; at [`Request::Finish`] it
-//! renumbers its files by their names' sorted order and sorts its shard
-//! ([`Reply::Finished`]); then it answers each
-//! [`Request::Search`] with a stream of [`Reply::Matches`] (or
-//! [`Reply::Words`]) chunks, the last one marked, until the parent hangs
-//! up. A forked worker streams the chunks; a worker started by a builder
-//! (on an MPI rank) answers each request with one reply, so it sends a
-//! search's later chunks one [`Request::More`] at a time.
+//! What a worker does with each request: its shard while indexing, then
+//! the answers to searches.
 
-use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -19,175 +8,17 @@ use std::thread;
 use std::time::Duration;
 
 use pprocess_exchange::Channel;
-use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use super::super::FileId;
-use super::super::embedded::EMBEDDED;
-use super::super::scan::{Outcome, Scanner};
-use super::super::shard::{Shard, ShardBuilder};
-
-/// Where the files of a [`Request::Files`] batch are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Inputs {
-    /// Files, by the bytes of their paths, each followed by a NUL byte (a
-    /// path holds none).
-    Paths(ByteBuf),
-    /// Documents of the embedded corpus (see
-    /// [`embedded`](super::super::embedded)): each file's identifier is the
-    /// document's position.
-    Embedded,
-}
-
-/// What the parent asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Request {
-    /// Index these files: `count` of them, with the identifiers from
-    /// `first` on (a batch is a run of identifiers, so it travels as one
-    /// buffer of paths, not a value per file).
-    Files {
-        /// The batch's number, repeated in [`Reply::Done`].
-        batch: u32,
-        /// The first file's identifier.
-        first: FileId,
-        /// How many files.
-        count: u32,
-        /// Where they are.
-        inputs: Inputs,
-    },
-    /// No more files: sort the shard, with each file identifier `id`
-    /// renumbered `ranks[id]`.
-    Finish {
-        /// Each file's place among the names in sorted order, by
-        /// identifier, as 32-bit little-endian integers (see
-        /// [`to_bytes`]).
-        ranks: ByteBuf,
-    },
-    /// Every word beginning with `pattern`.
-    Search {
-        /// The prefix.
-        pattern: String,
-        /// Words without their files (to count them).
-        words_only: bool,
-    },
-    /// The next chunk of the search under way: sent to a worker started
-    /// by a builder (see [`on_rank`](super::remote::on_rank)), which
-    /// answers one chunk per request. A forked worker sends every chunk
-    /// unasked.
-    More,
-    /// The first request to a worker started by a builder: start a new
-    /// shard (the process may have served another pool before), sleeping
-    /// `delay` after each file. Answered by [`Reply::Opened`].
-    Open {
-        /// The time to sleep after each file.
-        delay: Option<Duration>,
-    },
-}
-
-/// Something a file gave besides words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Note {
-    /// Binary: skipped.
-    Binary,
-    /// Holds invalid UTF-8 (replaced).
-    Lossy,
-    /// Could not be read; why.
-    Failed(String),
-}
-
-/// What a worker answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Reply {
-    /// A batch is indexed.
-    Done {
-        /// Its number.
-        batch: u32,
-        /// Bytes read.
-        bytes: u64,
-        /// Words read (with repetitions).
-        words: u64,
-        /// The files with something to say.
-        notes: Vec<(FileId, Note)>,
-    },
-    /// A new shard is started ([`Request::Open`]).
-    Opened {
-        /// The worker's pid, on its own host.
-        pid: pprocess_exchange::Pid,
-    },
-    /// The shard is sorted.
-    Finished {
-        /// Its distinct words.
-        words: u64,
-        /// Its (word, file) entries.
-        entries: u64,
-    },
-    /// Some matches of a search, in word order.
-    Matches {
-        /// The words.
-        words: Words,
-        /// How many files each word has, as 32-bit little-endian integers.
-        counts: ByteBuf,
-        /// The files of every word, one word's after the other's, each
-        /// word's sorted: their places among the names in sorted order, as
-        /// 32-bit little-endian integers.
-        files: ByteBuf,
-        /// Whether this is the search's last chunk.
-        last: bool,
-    },
-    /// Some words of a `words_only` search, in order.
-    Words {
-        /// The words.
-        words: Words,
-        /// Whether this is the search's last chunk.
-        last: bool,
-    },
-}
-
-/// Words one after the other in one string (one allocation for a chunk of
-/// words, not one per word).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Words {
-    /// The words, concatenated.
-    pub text: String,
-    /// Where each word ends in `text`, as 32-bit little-endian integers.
-    pub ends: ByteBuf,
-}
-
-impl Words {
-    /// Appends `word`.
-    ///
-    /// # Panics
-    ///
-    /// If the text grows past 4 GiB.
-    pub fn push(&mut self, word: &str) {
-        self.text.push_str(word);
-        let end = u32::try_from(self.text.len()).expect("a chunk of words under 4 GiB");
-        self.ends.extend_from_slice(&end.to_le_bytes());
-    }
-}
+use super::super::super::FileId;
+use super::super::super::embedded::EMBEDDED;
+use super::super::super::scan::{Outcome, Scanner};
+use super::super::super::shard::{Shard, ShardBuilder};
+use super::{Inputs, Note, Opener, Reply, Request, Words, from_bytes, to_bytes};
 
 /// Entries (words plus files) per [`Reply::Matches`] chunk, at most
 /// (unless one word has more files).
 const CHUNK_ITEMS: usize = 16 * 1024;
-
-/// `values` as 32-bit little-endian integers, appended to `out`.
-pub fn to_bytes(values: &[u32], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(start + values.len() * 4, 0);
-    for (bytes, v) in out[start..].chunks_exact_mut(4).zip(values) {
-        bytes.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// The 32-bit little-endian integers of `bytes` (a trailing partial one is
-/// ignored), appended to `out`.
-pub fn from_bytes(bytes: &[u8], out: &mut Vec<u32>) {
-    let start = out.len();
-    out.resize(start + bytes.len() / 4, 0);
-    for (v, b) in out[start..].iter_mut().zip(bytes.chunks_exact(4)) {
-        *v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    }
-}
 
 /// The identifiers of a batch of `count` files from `first`.
 ///
@@ -204,21 +35,18 @@ fn batch_ids(first: FileId, count: u32) -> pprocess_exchange::Result<std::ops::R
     }
 }
 
-/// How a worker reads a file; tests swap it to make files fail.
-pub type Opener = fn(&Path) -> io::Result<File>;
-
 /// A worker's whole life, in a forked child. Returns when the parent hangs
 /// up.
 ///
 /// A search's chunks are sent one after the other without waiting (the
-/// parent reads them as it merges); [`on_rank`](super::remote::on_rank)
+/// parent reads them as it merges); [`on_rank`](super::super::remote::on_rank)
 /// sends each only when asked ([`Request::More`]).
 ///
 /// # Errors
 ///
 /// A channel error other than the parent's hang-up, or a request out of
 /// turn.
-pub(super) fn work(
+pub(in crate::indexer::pool) fn work(
     ch: &mut Channel,
     delay: Option<Duration>,
     open: Opener,
@@ -271,7 +99,7 @@ struct Search {
 
 /// A worker: its shard, and how it reads files. Each request gets one
 /// reply; a search's later chunks come from [`State::more`].
-pub(super) struct State {
+pub(in crate::indexer::pool) struct State {
     phase: Phase,
     scanner: Scanner,
     delay: Option<Duration>,
@@ -285,7 +113,7 @@ fn out_of_turn(what: String) -> pprocess_exchange::Error {
 
 impl State {
     /// A worker with an empty shard.
-    pub(super) fn new(delay: Option<Duration>, open: Opener) -> State {
+    pub(in crate::indexer::pool) fn new(delay: Option<Duration>, open: Opener) -> State {
         State {
             phase: Phase::Indexing {
                 builder: ShardBuilder::new(),
@@ -304,7 +132,10 @@ impl State {
     ///
     /// [`Error::Protocol`](pprocess_exchange::Error::Protocol) for a
     /// request out of turn or a malformed batch.
-    pub(super) fn handle(&mut self, request: Request) -> pprocess_exchange::Result<Reply> {
+    pub(in crate::indexer::pool) fn handle(
+        &mut self,
+        request: Request,
+    ) -> pprocess_exchange::Result<Reply> {
         match request {
             Request::Files {
                 batch,
@@ -456,7 +287,7 @@ impl State {
     ///
     /// [`Error::Protocol`](pprocess_exchange::Error::Protocol) if no
     /// search is under way.
-    pub(super) fn more(&mut self) -> pprocess_exchange::Result<Reply> {
+    pub(in crate::indexer::pool) fn more(&mut self) -> pprocess_exchange::Result<Reply> {
         let Phase::Searching { shard, search } = &mut self.phase else {
             return Err(out_of_turn("more before the index is finished".into()));
         };
