@@ -71,8 +71,11 @@ fn main() {
         }
     };
     // Only rank 0 gets here.
+    // mpirun says OMPI_COMM_WORLD_SIZE, PMI launchers PMI_SIZE, srun
+    // SLURM_NTASKS.
     let expected_ranks: usize = std::env::var("OMPI_COMM_WORLD_SIZE")
         .or_else(|_| std::env::var("PMI_SIZE"))
+        .or_else(|_| std::env::var("SLURM_NTASKS"))
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
