@@ -59,7 +59,7 @@
 //!
 //! - `mpi` (off by default): the MPI backend, through the `mpi` crate
 //!   (needs Open MPI's `libopenmpi-dev` and `libclang-dev` to build).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -73,6 +73,8 @@ mod ranks;
 // Without the feature, only the tests use the relay and the wire format.
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod relay;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod sys;
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod wire;
 

@@ -19,7 +19,7 @@ use pprocess_transport::ProgramKey;
 
 use crate::bridge::{self, SPIN};
 use crate::pool::{Pool, RankSpawner};
-use crate::wire;
+use crate::{sys, wire};
 
 /// Stack of the thread that owns MPI, where the other ranks run the work
 /// (as large as a main thread's usual 8 MiB, and then some).
@@ -145,13 +145,7 @@ fn mpi_thread(poll: mio::Poll, waker: Arc<mio::Waker>, tell: &mpsc::Sender<Resul
         return;
     }
     let (key, theirs) = wire::read_hello(&hello);
-    if theirs != mine {
-        eprintln!(
-            "pprocess-mpi: rank {rank} runs another executable than rank 0 (fingerprint {mine:#x}, not {theirs:#x})"
-        );
-        world.abort(2);
-    }
-    if let Err(e) = ProgramKey::adopt(key) {
+    if let Err(e) = sys::adopt_rank0_key(key, theirs, mine) {
         eprintln!("pprocess-mpi: rank {rank}: {e}");
         world.abort(2);
     }

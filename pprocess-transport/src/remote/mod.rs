@@ -217,10 +217,10 @@ impl<C: Codec> RemoteFn<C> {
 /// [`ProgramKey::current`]'s bytes to the others, which
 /// [`ProgramKey::adopt`] them before they read any remote function.
 ///
-/// Adopt only a key that came from a process of the same program over a
-/// channel you trust (an MPI job's own communicator): a remote function is
-/// an address in the executable, and the key is what keeps bytes made
-/// elsewhere from being called.
+/// Adopting is `unsafe`: a remote function is an address in the
+/// executable, and the key is what keeps bytes made elsewhere from being
+/// called. A process that adopted a key anyone could know would accept
+/// forged bytes, and calling them is undefined behaviour.
 ///
 /// # Examples
 ///
@@ -229,10 +229,13 @@ impl<C: Codec> RemoteFn<C> {
 ///
 /// let key = ProgramKey::current().to_bytes();
 /// // Adopting the key a process already has is allowed; another one is not.
-/// ProgramKey::adopt(key)?;
+/// // SAFETY: the key is this process's own.
+/// unsafe { ProgramKey::adopt(key)? };
 /// let mut other = key;
 /// other[0] ^= 1;
-/// assert!(ProgramKey::adopt(other).is_err());
+/// // SAFETY: this process has a key already, so this one is refused, not
+/// // adopted.
+/// assert!(unsafe { ProgramKey::adopt(other) }.is_err());
 /// # Ok::<(), pprocess_core::Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -258,23 +261,5 @@ impl ProgramKey {
         out[..8].copy_from_slice(&self.0[0].to_le_bytes());
         out[8..].copy_from_slice(&self.0[1].to_le_bytes());
         out
-    }
-
-    /// Makes `bytes` this process's key.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Protocol`] if this process already has a different key
-    /// (it made one, or made a [`RemoteFn`], before adopting).
-    pub fn adopt(bytes: [u8; 16]) -> Result<()> {
-        let mut a = [0u8; 8];
-        let mut b = [0u8; 8];
-        a.copy_from_slice(&bytes[..8]);
-        b.copy_from_slice(&bytes[8..]);
-        sys::adopt_key([u64::from_le_bytes(a), u64::from_le_bytes(b)]).map_err(|_| {
-            Error::Protocol(
-                "cannot adopt a program key: this process already has another one".into(),
-            )
-        })
     }
 }

@@ -14,7 +14,8 @@
 //! pointers ([`FnAddr::new`]), or from bytes whose keyed digest
 //! (SipHash-2-4 under the program's secret [`key`]) matches
 //! ([`FnAddr::from_wire`]). Corrupt or foreign bytes are an error, never
-//! a jump.
+//! a jump, as long as the key stays secret: a process takes another's key
+//! only through `ProgramKey::adopt`, which is `unsafe` for that reason.
 
 use std::io::Read;
 use std::sync::OnceLock;
@@ -75,10 +76,43 @@ pub(crate) fn key() -> [u64; 2] {
     *key_cell().get_or_init(fresh_key)
 }
 
+impl crate::remote::ProgramKey {
+    /// Makes `bytes` this process's key, so that it accepts the remote
+    /// functions of the process whose key it is.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must be the key ([`ProgramKey::current`]) of a process that
+    /// runs the same executable file as this one, received over a channel
+    /// nothing else can write to (an MPI job's own communicator). A key that
+    /// other code could know lets it forge remote functions, which this
+    /// process would then call: undefined behaviour. If this process
+    /// already has a key, nothing is adopted.
+    ///
+    /// [`ProgramKey::current`]: crate::remote::ProgramKey::current
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`](pprocess_core::Error::Protocol) if this process
+    /// already has a different key (it made one, or made a
+    /// [`RemoteFn`](crate::RemoteFn), before adopting).
+    pub unsafe fn adopt(bytes: [u8; 16]) -> pprocess_core::Result<()> {
+        let mut a = [0u8; 8];
+        let mut b = [0u8; 8];
+        a.copy_from_slice(&bytes[..8]);
+        b.copy_from_slice(&bytes[8..]);
+        adopt_key([u64::from_le_bytes(a), u64::from_le_bytes(b)]).map_err(|_| {
+            pprocess_core::Error::Protocol(
+                "cannot adopt a program key: this process already has another one".into(),
+            )
+        })
+    }
+}
+
 /// Takes `key` as the program's secret, so that this process accepts the
 /// remote functions of the process that made it. Fails if this process
 /// already has a different one.
-pub(crate) fn adopt_key(key: [u64; 2]) -> Result<(), [u64; 2]> {
+fn adopt_key(key: [u64; 2]) -> Result<(), [u64; 2]> {
     let got = *key_cell().get_or_init(|| key);
     if got == key { Ok(()) } else { Err(got) }
 }
