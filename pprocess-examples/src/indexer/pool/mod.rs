@@ -430,8 +430,21 @@ impl Pool {
 }
 
 impl Drop for Pool {
-    /// Hangs up on every worker and reaps it.
+    /// Hangs up on every worker and reaps it. A worker started by a
+    /// builder is first told to let its shard go ([`Request::Close`], all
+    /// of them at once, then their answers): its process lives on (an MPI
+    /// rank serves the next worker) and would otherwise keep the shard.
     fn drop(&mut self) {
+        let mut closing = Vec::new();
+        for shard in self.shards.iter_mut().filter(|s| s.pull) {
+            closing.push(shard.channel.send(&Request::Close).is_ok());
+        }
+        for (shard, sent) in self.shards.iter_mut().filter(|s| s.pull).zip(closing) {
+            if sent {
+                // Whatever it answers (or if it is gone), the pool ends.
+                let _ = shard.channel.receive::<Reply>();
+            }
+        }
         for shard in self.shards.drain(..) {
             let _ = shard.channel.close();
         }

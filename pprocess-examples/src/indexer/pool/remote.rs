@@ -10,7 +10,9 @@
 //! pool's after this one's), and each request gets exactly one reply: a
 //! search's later chunks are asked for with [`Request::More`]. Files are
 //! opened by path on the worker's host ([`open_file`]): under MPI the
-//! directory must be on a filesystem every host shares.
+//! directory must be on a filesystem every host shares. When the pool is
+//! dropped, each such worker is sent [`Request::Close`], which frees its
+//! shard (the process lives on: a rank serves the next worker).
 
 use std::cell::RefCell;
 
@@ -42,6 +44,12 @@ pub fn on_rank(request: Request) -> Reply {
             return Reply::Opened {
                 pid: pprocess_exchange::Pid::try_from(std::process::id()).unwrap_or(0),
             };
+        }
+        if matches!(request, Request::Close) {
+            // The shard goes now, before the answer: the pool waits for
+            // it, so the memory is free when the pool is gone.
+            *state = None;
+            return Reply::Closed;
         }
         let Some(worker) = state.as_mut() else {
             panic!("a request before the worker was opened");
@@ -121,6 +129,11 @@ mod tests {
         assert_eq!(found.ends.len() / 4, usize::try_from(words).unwrap());
         let more = std::panic::catch_unwind(|| on_rank(Request::More));
         assert!(more.is_err(), "more after the last chunk");
+
+        // Close lets the shard go: nothing is open any more.
+        assert!(matches!(on_rank(Request::Close), Reply::Closed));
+        let closed = std::panic::catch_unwind(|| on_rank(search.clone()));
+        assert!(closed.is_err(), "a search after close");
 
         // A new worker in the same process starts from an empty shard.
         let _ = on_rank(Request::Open { delay: None });

@@ -76,6 +76,9 @@ pub enum Request {
         /// The time to sleep after each file.
         delay: Option<Duration>,
     },
+    /// The last request to a worker started by a builder: let the shard go
+    /// (its process lives on). Answered by [`Reply::Closed`].
+    Close,
 }
 
 /// Something a file gave besides words.
@@ -108,6 +111,8 @@ pub enum Reply {
         /// The worker's pid, on its own host.
         pid: pprocess_exchange::Pid,
     },
+    /// The shard is gone ([`Request::Close`]).
+    Closed,
     /// The shard is sorted.
     Finished {
         /// Its distinct words.

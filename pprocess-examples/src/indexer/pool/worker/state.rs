@@ -161,6 +161,7 @@ impl State {
             }
             Request::More => self.more(),
             Request::Open { .. } => Err(out_of_turn("open sent to a worker already open".into())),
+            Request::Close => Err(out_of_turn("close sent to a forked worker".into())),
         }
     }
 
