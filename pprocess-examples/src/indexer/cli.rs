@@ -260,10 +260,10 @@ pub fn run(args: &Args) -> ExitCode {
     run_with(args, None)
 }
 
-/// [`run`] with the default engine's workers started by `builder`, `workers`
-/// of them unless `--workers` asks for fewer (more is refused): with a `pprocess_mpi::Cluster`'s
-/// builder and its number of workers, on the ranks of an MPI job (see
-/// [`Pool::index_remote`]). pprocess's engine (`--window`, `--slice`,
+/// [`run`] with the default engine's workers started by `builder`:
+/// `workers` of them unless `--workers` asks for fewer (more is refused).
+/// With a `pprocess_mpi::Cluster`'s builder and its number of workers,
+/// they are the ranks of an MPI job (see [`Pool::index_remote`]). pprocess's engine (`--window`, `--slice`,
 /// `--reuse`) forks its children, so it is refused there.
 #[must_use]
 pub fn run_on(args: &Args, builder: &Builder<MessagePack>, workers: usize) -> ExitCode {

@@ -53,9 +53,6 @@ pub(super) struct Counts {
 #[derive(Debug)]
 pub(super) struct Worker {
     pub(super) pid: Pid,
-    /// It answers one reply per request (started by a builder): a search's
-    /// chunks are asked for one by one.
-    pub(super) pull: bool,
     /// Batches sent and not done.
     pub(super) in_flight: VecDeque<Batch>,
     /// Batches done, with what they counted: read again elsewhere if the

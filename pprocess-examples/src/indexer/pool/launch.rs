@@ -18,24 +18,20 @@ pub(super) fn start_worker(
     launch: &Launch<'_>,
 ) -> pprocess_exchange::Result<ChannelId> {
     let delay = options.delay;
-    let (channel, pid, pull) = match *launch {
+    let (channel, pid) = match *launch {
         Launch::Fork(open) => {
             let channel =
                 pprocess_exchange::start(move |ch: &mut Channel| worker::work(ch, delay, open))?;
             let pid = channel.pid().expect("a started child has a pid");
-            (channel, pid, false)
+            (channel, pid)
         }
-        Launch::Builder(builder) => {
-            let (channel, pid) = remote::start(builder, delay)?;
-            (channel, pid, true)
-        }
+        Launch::Builder(builder) => remote::start(builder, delay)?,
     };
     let id = ex.add(channel)?;
     workers.insert(
         id,
         Worker {
             pid,
-            pull,
             in_flight: VecDeque::new(),
             done: Vec::new(),
             files: 0,

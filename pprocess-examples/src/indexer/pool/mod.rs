@@ -178,8 +178,6 @@ struct ShardHandle {
     channel: Channel,
     pid: Pid,
     files: usize,
-    /// Its worker answers a search one chunk per request.
-    pull: bool,
 }
 
 /// The index: shards in worker processes, file names in the parent.
@@ -188,6 +186,9 @@ pub struct Pool {
     shards: Vec<ShardHandle>,
     /// File names, sorted: the shards number files by their place here.
     names: Vec<String>,
+    /// The workers were started by a builder: each answers one reply per
+    /// request, so a search's chunks are asked for one by one.
+    pull: bool,
 }
 
 impl Pool {
@@ -391,7 +392,6 @@ impl Pool {
                         channel,
                         pid: worker.pid,
                         files: worker.files,
-                        pull: worker.pull,
                     });
                 }
                 Ok(other) => {
@@ -412,7 +412,15 @@ impl Pool {
         summary.bytes = index.progress.bytes;
         summary.words = index.progress.words;
         summary.elapsed = started.elapsed();
-        Ok((Pool { shards, names }, summary))
+        let pull = matches!(launch, Launch::Builder(_));
+        Ok((
+            Pool {
+                shards,
+                names,
+                pull,
+            },
+            summary,
+        ))
     }
 
     /// The pids of the workers holding shards.
@@ -435,14 +443,17 @@ impl Drop for Pool {
     /// of them at once, then their answers): its process lives on (an MPI
     /// rank serves the next worker) and would otherwise keep the shard.
     fn drop(&mut self) {
-        let mut closing = Vec::new();
-        for shard in self.shards.iter_mut().filter(|s| s.pull) {
-            closing.push(shard.channel.send(&Request::Close).is_ok());
-        }
-        for (shard, sent) in self.shards.iter_mut().filter(|s| s.pull).zip(closing) {
-            if sent {
-                // Whatever it answers (or if it is gone), the pool ends.
-                let _ = shard.channel.receive::<Reply>();
+        if self.pull {
+            let sent: Vec<bool> = self
+                .shards
+                .iter_mut()
+                .map(|shard| shard.channel.send(&Request::Close).is_ok())
+                .collect();
+            for (shard, sent) in self.shards.iter_mut().zip(sent) {
+                if sent {
+                    // Whatever it answers (or if it is gone), the pool ends.
+                    let _ = shard.channel.receive::<Reply>();
+                }
             }
         }
         for shard in self.shards.drain(..) {

@@ -90,11 +90,13 @@ impl Stream {
         files
     }
 
-    /// Makes sure a word is at the head unless the stream is over.
-    fn fill(&mut self, shards: &mut [ShardHandle], words_only: bool) -> io::Result<()> {
+    /// Makes sure a word is at the head unless the stream is over. With
+    /// `pull` (workers that answer one chunk per request), each chunk after
+    /// the first is asked for.
+    fn fill(&mut self, shards: &mut [ShardHandle], pull: bool, words_only: bool) -> io::Result<()> {
         while self.next == self.ends.len() && !self.last {
             let shard = &mut shards[self.shard];
-            if shard.pull && self.started {
+            if pull && self.started {
                 shard
                     .channel
                     .send(&Request::More)
@@ -223,7 +225,7 @@ impl Pool {
             loop {
                 for stream in &mut streams {
                     stream
-                        .fill(&mut self.shards, words_only)
+                        .fill(&mut self.shards, self.pull, words_only)
                         .map_err(Stop::Shard)?;
                 }
                 // The least word at the head of a stream, and how many
@@ -300,7 +302,10 @@ impl Pool {
                 if stream.last {
                     break;
                 }
-                if stream.fill(&mut self.shards, words_only).is_err() {
+                if stream
+                    .fill(&mut self.shards, self.pull, words_only)
+                    .is_err()
+                {
                     dead.push(stream.shard);
                     break;
                 }
