@@ -10,13 +10,14 @@
 //! or the pool's waker wakes it), and while one does, it sleeps between
 //! polls of MPI, from 20 µs up to [`MAX_NAP`].
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, Destination, Source};
+use pprocess_core::Transport;
 
 use crate::pool::{Command, Pool};
 use crate::relay::Session;
@@ -36,7 +37,43 @@ const MAX_NAP: Duration = Duration::from_micros(250);
 struct Live {
     session: Session,
     rank: Option<usize>,
-    fd: RawFd,
+    watched: Watched,
+}
+
+/// A session's descriptors and what to wait for on each: one socket, or
+/// (pipes, shared memory) a read side and a write side, the latter
+/// readable when there is room if the transport says so (a
+/// shared-memory doorbell).
+type Watched = Vec<(RawFd, Interest)>;
+
+fn watch(end: &dyn Transport) -> Watched {
+    let read = end.read_fd().as_raw_fd();
+    let write = end.write_fd().as_raw_fd();
+    let room = if end.room_is_readable() {
+        Interest::READABLE
+    } else {
+        Interest::WRITABLE
+    };
+    if read == write {
+        vec![(read, Interest::READABLE | room)]
+    } else {
+        vec![(read, Interest::READABLE), (write, room)]
+    }
+}
+
+/// Registers a session's descriptors: slot `s` owns tokens `2s` and
+/// `2s + 1`.
+fn register(registry: &Registry, watched: &Watched, slot: usize) -> std::io::Result<()> {
+    for (i, &(fd, interest)) in watched.iter().enumerate() {
+        registry.register(&mut SourceFd(&fd), Token(2 * slot + i), interest)?;
+    }
+    Ok(())
+}
+
+fn deregister(registry: &Registry, watched: &Watched) {
+    for (fd, _) in watched {
+        let _ = registry.deregister(&mut SourceFd(fd));
+    }
 }
 
 /// Runs the bridge until the pool asks it to stop; then tells every rank
@@ -70,13 +107,9 @@ pub(crate) fn run(world: &SimpleCommunicator, pool: &Pool, mut poll: Poll) {
                         slots.push(None);
                         slots.len() - 1
                     });
-                    let fd = session.fd();
-                    let registered = poll.registry().register(
-                        &mut SourceFd(&fd),
-                        Token(slot),
-                        Interest::READABLE | Interest::WRITABLE,
-                    );
-                    if registered.is_err() {
+                    let watched = watch(session.end());
+                    if register(poll.registry(), &watched, slot).is_err() {
+                        deregister(poll.registry(), &watched);
                         pool.release(rank, closing(&slots));
                         continue;
                     }
@@ -86,7 +119,7 @@ pub(crate) fn run(world: &SimpleCommunicator, pool: &Pool, mut poll: Poll) {
                     let mut live = Live {
                         session,
                         rank: Some(rank),
-                        fd,
+                        watched,
                     };
                     // The caller may have written before it was registered.
                     live.session.read();
@@ -132,6 +165,7 @@ pub(crate) fn run(world: &SimpleCommunicator, pool: &Pool, mut poll: Poll) {
                             .process_at_rank(i32::try_from(rank).unwrap_or(0))
                             .send_with_tag(&task[..], wire::TASK);
                     }
+                    live.session.recycle(task);
                 }
             }
             live.session.flush();
@@ -146,7 +180,7 @@ pub(crate) fn run(world: &SimpleCommunicator, pool: &Pool, mut poll: Poll) {
             }
             if let Some(live) = slots[slot].as_ref() {
                 if live.session.is_finished() {
-                    let _ = poll.registry().deregister(&mut SourceFd(&live.fd));
+                    deregister(poll.registry(), &live.watched);
                     slots[slot] = None;
                 }
             }
@@ -190,7 +224,7 @@ pub(crate) fn run(world: &SimpleCommunicator, pool: &Pool, mut poll: Poll) {
             if event.token() == WAKER {
                 continue;
             }
-            if let Some(Some(live)) = slots.get_mut(event.token().0) {
+            if let Some(Some(live)) = slots.get_mut(event.token().0 / 2) {
                 progress = true;
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     live.session.read();

@@ -189,8 +189,11 @@ impl Cluster {
     /// [`Error::Fork`] whose source is `EAGAIN`.
     /// Only remote functions go to ranks: [`Builder::start`] and
     /// [`Builder::create`] fork this process, which must not happen under
-    /// MPI.
+    /// MPI. Under MPI the builder's transport is
+    /// [`TransportKind::SharedMemory`]: the channel runs between the caller
+    /// and rank 0's bridge thread, in memory.
     ///
+    /// [`TransportKind::SharedMemory`]: pprocess_exchange::TransportKind::SharedMemory
     /// [`Queue::with_builder`]: pprocess_exchange::Queue::with_builder
     /// [`Exchange`]: pprocess_exchange::Exchange
     ///
@@ -216,7 +219,12 @@ impl Cluster {
         match &self.backend {
             Backend::Local(l) => l.builder(),
             #[cfg(feature = "mpi")]
-            Backend::Mpi(r) => Builder::new().spawner(std::sync::Arc::new(r.spawner())),
+            // The caller and the bridge are threads of one process: the
+            // frames between them go through shared memory, with no
+            // system call while the bridge polls.
+            Backend::Mpi(r) => Builder::new()
+                .spawner(std::sync::Arc::new(r.spawner()))
+                .transport(pprocess_exchange::TransportKind::SharedMemory),
         }
     }
 

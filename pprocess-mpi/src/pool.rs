@@ -6,8 +6,8 @@
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use pprocess_core::{Error, Result};
-use pprocess_transport::{SocketPair, Spawner};
+use pprocess_core::{Error, Result, Transport};
+use pprocess_transport::Spawner;
 
 use crate::wire::FUNC_LEN;
 
@@ -18,7 +18,7 @@ pub(crate) enum Command {
     Open {
         rank: usize,
         func: [u8; FUNC_LEN],
-        end: SocketPair,
+        end: Box<dyn Transport>,
         max_frame: usize,
     },
     /// Answer the outstanding ranks, tell every rank to stop, and end.
@@ -91,7 +91,7 @@ impl Pool {
     /// them. With every rank held by a caller that is still there, it is
     /// `EAGAIN`, which an exchange reads as "wait for one of your own
     /// workers to end".
-    fn open(&self, func: [u8; FUNC_LEN], end: SocketPair, max_frame: usize) -> Result<()> {
+    fn open(&self, func: [u8; FUNC_LEN], end: Box<dyn Transport>, max_frame: usize) -> Result<()> {
         let mut st = self.lock();
         loop {
             if st.gone {
@@ -176,7 +176,7 @@ impl Pool {
 pub(crate) struct RankSpawner(pub(crate) Arc<Pool>);
 
 impl Spawner for RankSpawner {
-    fn spawn(&self, func: [u8; 24], end: SocketPair, max_frame: usize) -> Result<()> {
+    fn spawn(&self, func: [u8; 24], end: Box<dyn Transport>, max_frame: usize) -> Result<()> {
         self.0.open(func, end, max_frame)
     }
 }
@@ -195,8 +195,8 @@ mod tests {
         (Arc::new(pool), wakes)
     }
 
-    fn end() -> SocketPair {
-        SocketPair::pair().unwrap().0
+    fn end() -> Box<dyn Transport> {
+        Box::new(pprocess_transport::SocketPair::pair().unwrap().0)
     }
 
     fn opened(pool: &Pool) -> Vec<usize> {

@@ -1,5 +1,6 @@
 //! One worker's relay on rank 0, without MPI: the bridge's end of the
-//! socketpair whose other end is the caller's channel.
+//! transport (shared memory, from a cluster's builder) whose other end is
+//! the caller's channel.
 //!
 //! A [`Session`] reads the frames the caller sends, turns each data frame
 //! into a task for its rank, and writes the rank's reply frames back. A
@@ -13,9 +14,8 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
-use pprocess_core::RemoteKind;
 use pprocess_core::frame::{FrameKind, HEADER_LEN, check_len, decode_header};
-use pprocess_transport::{SocketPair, Transport};
+use pprocess_core::{RemoteKind, Transport};
 
 use crate::wire;
 
@@ -28,10 +28,25 @@ const READ_ROOM: usize = 4 << 10;
 /// becomes its task in place (no copy of the arguments).
 const GAP: usize = wire::FUNC_LEN - HEADER_LEN;
 
+/// A call for the rank: the remote function and the encoded arguments,
+/// at the front of a read buffer (the bytes after them are not the task's).
+#[derive(Debug)]
+pub(crate) struct Task {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl std::ops::Deref for Task {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// The bridge's side of one worker.
 #[derive(Debug)]
 pub(crate) struct Session {
-    end: SocketPair,
+    end: Box<dyn Transport>,
     func: [u8; wire::FUNC_LEN],
     max_frame: usize,
     /// Bytes read from the caller, from `GAP` to `filled`, not yet a whole
@@ -42,7 +57,11 @@ pub(crate) struct Session {
     wbuf: Vec<u8>,
     wpos: usize,
     /// Tasks waiting for the rank.
-    tasks: VecDeque<Vec<u8>>,
+    tasks: VecDeque<Task>,
+    /// A sent task's buffer, to read the next frames into: its bytes are
+    /// initialised already, so a large frame after a large frame costs no
+    /// allocation and no zeroing.
+    spare: Vec<u8>,
     /// The rank holds a task of ours.
     inflight: bool,
     /// No more frames will be taken from the caller: an end of stream, an
@@ -57,7 +76,7 @@ pub(crate) struct Session {
 impl Session {
     /// A session for `func` on `end`, which is made non-blocking.
     pub(crate) fn new(
-        end: SocketPair,
+        end: Box<dyn Transport>,
         func: [u8; wire::FUNC_LEN],
         max_frame: usize,
     ) -> io::Result<Session> {
@@ -71,6 +90,7 @@ impl Session {
             wbuf: Vec::new(),
             wpos: 0,
             tasks: VecDeque::new(),
+            spare: Vec::new(),
             inflight: false,
             ended: false,
             gone: false,
@@ -78,9 +98,9 @@ impl Session {
         })
     }
 
-    /// The descriptor to watch (readable and writable).
-    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
-        self.end.raw_fds()[0]
+    /// The transport, for the bridge to watch its descriptors.
+    pub(crate) fn end(&self) -> &dyn Transport {
+        &*self.end
     }
 
     /// How many more bytes the buffer should hold before the next read:
@@ -143,6 +163,7 @@ impl Session {
         self.wpos = 0;
         self.rbuf = vec![0; GAP];
         self.filled = GAP;
+        self.spare = Vec::new();
     }
 
     /// Turns whole frames at the front of the read buffer into tasks.
@@ -163,18 +184,25 @@ impl Session {
             if self.filled < end {
                 break;
             }
-            // What follows the frame moves to a fresh buffer; the frame's
-            // buffer becomes the task: the function over the header and
-            // the gap, then the arguments where they were read.
-            let mut next = vec![0; GAP];
-            next.extend_from_slice(&self.rbuf[end..self.filled]);
-            self.filled = next.len();
+            // What follows the frame moves to another buffer (the spare,
+            // if a task has given one back); the frame's buffer becomes
+            // the task: the function over the header and the gap, then
+            // the arguments where they were read.
+            let rest = self.filled - end;
+            let mut next = std::mem::take(&mut self.spare);
+            if next.len() < GAP + rest {
+                next.resize(GAP + rest, 0);
+            }
+            next[GAP..GAP + rest].copy_from_slice(&self.rbuf[end..self.filled]);
+            self.filled = GAP + rest;
             let mut frame = std::mem::replace(&mut self.rbuf, next);
             match FrameKind::from_byte(kind) {
                 Ok(FrameKind::Data) => {
-                    frame.truncate(end);
                     frame[..wire::FUNC_LEN].copy_from_slice(&self.func);
-                    self.tasks.push_back(frame);
+                    self.tasks.push_back(Task {
+                        buf: frame,
+                        len: end,
+                    });
                 }
                 Ok(FrameKind::End) => self.ended = true,
                 Ok(FrameKind::Ack) => {}
@@ -197,7 +225,7 @@ impl Session {
 
     /// The next task for the rank, if it holds none of ours. Once the
     /// tasks are done, a fault of the caller's stream is answered here.
-    pub(crate) fn next_task(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn next_task(&mut self) -> Option<Task> {
         if self.inflight {
             return None;
         }
@@ -215,6 +243,14 @@ impl Session {
             }
         }
         None
+    }
+
+    /// Takes back the buffer of a task that has been sent, for the next
+    /// frames.
+    pub(crate) fn recycle(&mut self, task: Task) {
+        if task.buf.len() > self.spare.len() && !self.ended {
+            self.spare = task.buf;
+        }
     }
 
     /// The rank's reply to the task it held: written to the caller. An
@@ -272,6 +308,7 @@ impl Session {
         self.failure = None;
         self.rbuf = vec![0; GAP];
         self.filled = GAP;
+        self.spare = Vec::new();
     }
 
     /// Writes what the caller has not been given yet, as far as the socket

@@ -4,10 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pprocess_core::Result;
+use pprocess_core::{Result, Transport};
 
 use crate::process::Builder;
-use crate::transport::SocketPair;
 
 /// Starts workers for [`RemoteFn`](crate::RemoteFn)s somewhere other than
 /// a fork of this process or of a [`ForkServer`](crate::ForkServer): the
@@ -16,9 +15,11 @@ use crate::transport::SocketPair;
 /// A builder given one ([`Builder::spawner`]) hands every
 /// [`Builder::start_fn`] to it, so that everything built on `start_fn` —
 /// an exchange's `call_fn` and `manage_fn`, `pmap_fn` — runs there
-/// unchanged. The builder makes a socketpair and keeps one end as the
-/// caller's [`Channel`](crate::Channel); the spawner gets the other end
-/// and must behave on it as a forked worker does on its own: read data
+/// unchanged. The builder makes a pair of the transport it was asked for
+/// ([`Builder::transport`]: a socketpair unless told otherwise) and keeps
+/// one end as the caller's [`Channel`](crate::Channel); the spawner gets
+/// the other end and must behave on it as a forked worker does on its
+/// own: read data
 /// frames (one call's encoded arguments each), answer each with a data
 /// frame holding the encoded result, or with an error frame (after which
 /// it closes the end), and close the end after an end-of-stream frame or
@@ -33,13 +34,19 @@ use crate::transport::SocketPair;
 /// use std::io::{Read, Write};
 /// use std::sync::Arc;
 /// use pprocess_core::frame::{FrameKind, HEADER_LEN, decode_header, encode_header};
-/// use pprocess_transport::{Builder, MessagePack, RemoteFn, SocketPair, Spawner};
+/// use pprocess_core::Transport;
+/// use pprocess_transport::{Builder, MessagePack, RemoteFn, Spawner};
 ///
 /// #[derive(Debug)]
 /// struct OnAThread;
 ///
 /// impl Spawner for OnAThread {
-///     fn spawn(&self, func: [u8; 24], mut end: SocketPair, _max_frame: usize) -> pprocess_core::Result<()> {
+///     fn spawn(
+///         &self,
+///         func: [u8; 24],
+///         mut end: Box<dyn Transport>,
+///         _max_frame: usize,
+///     ) -> pprocess_core::Result<()> {
 ///         let func = RemoteFn::<MessagePack>::from_bytes(&func)?;
 ///         std::thread::spawn(move || {
 ///             let mut header = [0; HEADER_LEN];
@@ -78,7 +85,7 @@ pub trait Spawner: Send + Sync + fmt::Debug {
     /// [`Error::Fork`](pprocess_core::Error::Fork) with `EAGAIN` says that
     /// no place is free right now: an exchange then waits for one of its
     /// workers to end and tries again (see [`is_temporary`](crate::is_temporary)).
-    fn spawn(&self, func: [u8; 24], end: SocketPair, max_frame: usize) -> Result<()>;
+    fn spawn(&self, func: [u8; 24], end: Box<dyn Transport>, max_frame: usize) -> Result<()>;
 }
 
 impl<C> Builder<C> {

@@ -11,7 +11,7 @@ use crate::process::{Builder, ForkPlan, channel_error, fork_locked};
 use crate::reap::Child;
 use crate::remote::RemoteFn;
 use crate::sys::{self, ForkResult};
-use crate::transport::SocketPair;
+use crate::transport::{self, SocketPair};
 
 impl<C: Codec> Builder<C> {
     /// Sends [`Builder::spawn`]'s workers to `server`, which forks them
@@ -48,10 +48,11 @@ impl<C: Codec> Builder<C> {
     /// With a [`Builder::spawner`], the spawner starts the worker (the
     /// channel then has no child process here); with a
     /// [`Builder::fork_server`], the server forks it; otherwise this
-    /// process does, as [`Builder::start`] would. The
-    /// channel is a socketpair whatever [`Builder::transport`] says; the
-    /// frame limit, socket buffer size and
-    /// [`Builder::outlive_parent`] apply.
+    /// process does, as [`Builder::start`] would. A spawner's worker is
+    /// reached over the [`Builder::transport`] asked for; a forked worker
+    /// (by the server or by this process) over a socketpair, whatever that
+    /// says. The frame limit, socket buffer size (a shared-memory ring's
+    /// size) and [`Builder::outlive_parent`] apply.
     ///
     /// # Examples
     ///
@@ -83,14 +84,18 @@ impl<C: Codec> Builder<C> {
     /// [`Error::Io`]: pprocess_core::Error::Io
     /// [`Error::Protocol`]: pprocess_core::Error::Protocol
     pub fn start_fn(&self, func: RemoteFn<C>) -> Result<Channel<C>> {
+        if let Some(spawner) = &self.spawner {
+            // The spawner's end may be any transport: it is not handed to
+            // a forked child or through a socket.
+            let (ours, theirs) =
+                transport::pair(self.kind, self.socket_buffer).map_err(channel_error)?;
+            spawner.spawn(func.to_bytes(), theirs, self.max_frame)?;
+            return Ok(self.channel(ours));
+        }
         let (ours, mut theirs) = SocketPair::pair().map_err(channel_error)?;
         if let Some(size) = self.socket_buffer {
             ours.set_buffer_size(size)?;
             theirs.set_buffer_size(size)?;
-        }
-        if let Some(spawner) = &self.spawner {
-            spawner.spawn(func.to_bytes(), theirs, self.max_frame)?;
-            return Ok(self.channel(Box::new(ours)));
         }
         if let Some(server) = &self.server {
             let pid = server.spawn(

@@ -137,7 +137,7 @@ pub(crate) fn fork_locked(mut plan: ForkPlan<'_>) -> Result<(ForkResult, ForkPla
 /// # Ok::<(), pprocess_core::Error>(())
 /// ```
 pub struct Builder<C = MessagePack> {
-    kind: TransportKind,
+    pub(crate) kind: TransportKind,
     pub(crate) max_frame: usize,
     pub(crate) socket_buffer: Option<usize>,
     log: Option<std::path::PathBuf>,
@@ -199,7 +199,10 @@ impl<C: Codec> Builder<C> {
         }
     }
 
-    /// Chooses the transport.
+    /// Chooses the transport of [`Builder::start`]'s and
+    /// [`Builder::create`]'s children, and of workers a
+    /// [`Builder::spawner`] starts (forked [`Builder::start_fn`] workers
+    /// always use a socketpair).
     #[must_use]
     pub fn transport(mut self, kind: TransportKind) -> Self {
         self.kind = kind;
