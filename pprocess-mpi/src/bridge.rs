@@ -1,6 +1,7 @@
 //! Rank 0's bridge: the thread that owns MPI relays between each worker's
-//! socketpair end (a [`Session`]) and the rank that serves it, so that the
-//! caller's end is an ordinary channel an `Exchange` waits on with mio.
+//! end of its channel (a [`Session`]; shared memory from a cluster's
+//! builder) and the rank that serves it, so that the caller's end is an
+//! ordinary channel an `Exchange` waits on with mio.
 //!
 //! The loop: take the pool's commands (new sessions, stop), receive the
 //! ranks' replies (a non-blocking probe), read what callers sent, send

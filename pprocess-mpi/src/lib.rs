@@ -42,8 +42,10 @@
 //!
 //! [`Cluster::builder`] is a [`Builder`] whose `start_fn` starts a worker
 //! on a free rank instead of forking one: on rank 0, the MPI thread relays
-//! between the rank and one end of a socketpair, and the other end is an
-//! ordinary channel that an exchange waits on with mio beside any other.
+//! between the rank and one end of a shared-memory channel
+//! ([`TransportKind::SharedMemory`](pprocess_exchange::TransportKind::SharedMemory)),
+//! and the other end is an ordinary channel that an exchange waits on with
+//! mio beside any other.
 //! So [`Map`] and [`Queue`](pprocess_exchange::Queue) with `call_fn` and
 //! `manage_fn`, and [`pmap_fn`], run over ranks unchanged; a worker holds
 //! its rank until its channel ends. Without MPI, the same builder forks.
