@@ -20,6 +20,9 @@
 //!   socketpair to a thread that echoes the frame, the bridge's first hop
 //!   alone);
 //! - `mib`: 1 MiB to a worker, which answers with its length;
+//! - `shm_rtt64`, `shm_mib`, `shm_call_item` (MPI only): the same with the
+//!   builder's transport `TransportKind::SharedMemory` (the caller's
+//!   channel to the bridge in shared memory instead of a socketpair);
 //! - `seq5ms`, `pmap5ms`: 200 items of about 5 ms of CPU, in rank 0 (in
 //!   the driver for fork) and with `pmap` over the workers;
 //! - `pmap_item`: `pmap` of 20000 tiny items, per item;
@@ -38,7 +41,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pprocess_exchange::{Map, Queue, RemoteFn};
+use pprocess_exchange::{Builder, Map, MessagePack, Queue, RemoteFn, TransportKind};
 use serde_bytes::ByteBuf;
 
 const RTT_ROUNDS: usize = 4000;
@@ -110,29 +113,17 @@ fn per(n: usize, mut f: impl FnMut()) -> f64 {
 
 /// The figures of a builder's workers: round trips, 1 MiB, pmap, items.
 fn measure(prefix: &str, cluster: &pprocess_mpi::Cluster, iters: u64) {
-    let builder = cluster.builder();
-    let mut ch = builder.start_fn(RemoteFn::new(echo)).expect("echo worker");
-    let small = ByteBuf::from(vec![7u8; 64]);
-    let mut rtt = || {
-        ch.send(&small).unwrap();
-        let back: ByteBuf = ch.receive().unwrap();
-        assert_eq!(back.len(), 64);
-    };
-    per(200, &mut rtt);
-    say(&format!("{prefix}_rtt64"), per(RTT_ROUNDS, &mut rtt));
-    drop(ch);
-
-    let mut ch = builder
-        .start_fn(RemoteFn::new(length))
-        .expect("length worker");
-    let big = ByteBuf::from(vec![1u8; 1 << 20]);
-    let mut mib = || {
-        ch.send(&big).unwrap();
-        assert_eq!(ch.receive::<u64>().unwrap(), 1 << 20);
-    };
-    per(10, &mut mib);
-    say(&format!("{prefix}_mib"), per(MIB_ROUNDS, &mut mib));
-    drop(ch);
+    transfers(prefix, &cluster.builder());
+    if cluster.is_mpi() {
+        // The same over shared memory between the caller and the bridge
+        // (forked workers always have a socketpair).
+        let shm = cluster.builder().transport(TransportKind::SharedMemory);
+        transfers(&format!("{prefix}_shm"), &shm);
+        say(
+            &format!("{prefix}_shm_call_item"),
+            calls(&shm, cluster.workers()),
+        );
+    }
 
     let t = Instant::now();
     for _ in 0..ITEMS_5MS {
@@ -158,21 +149,55 @@ fn measure(prefix: &str, cluster: &pprocess_mpi::Cluster, iters: u64) {
         t.elapsed().as_secs_f64() / TINY_ITEMS as f64,
     );
 
+    say(
+        &format!("{prefix}_call_item"),
+        calls(&cluster.builder(), cluster.workers()),
+    );
+    reused(prefix, cluster);
+}
+
+/// A worker's 64-byte round trip and 1 MiB to it, on `builder`.
+fn transfers(prefix: &str, builder: &Builder<MessagePack>) {
+    let mut ch = builder.start_fn(RemoteFn::new(echo)).expect("echo worker");
+    let small = ByteBuf::from(vec![7u8; 64]);
+    let mut rtt = || {
+        ch.send(&small).unwrap();
+        let back: ByteBuf = ch.receive().unwrap();
+        assert_eq!(back.len(), 64);
+    };
+    per(200, &mut rtt);
+    say(&format!("{prefix}_rtt64"), per(RTT_ROUNDS, &mut rtt));
+    drop(ch);
+
+    let mut ch = builder
+        .start_fn(RemoteFn::new(length))
+        .expect("length worker");
+    let big = ByteBuf::from(vec![1u8; 1 << 20]);
+    let mut mib = || {
+        ch.send(&big).unwrap();
+        assert_eq!(ch.receive::<u64>().unwrap(), 1 << 20);
+    };
+    per(10, &mut mib);
+    say(&format!("{prefix}_mib"), per(MIB_ROUNDS, &mut mib));
+}
+
+/// A `Map` of [`CALLS`] `call_fn`s on `builder`, a worker per call:
+/// seconds per call.
+fn calls(builder: &Builder<MessagePack>, workers: usize) -> f64 {
     let t = Instant::now();
-    let mut map = Map::<u64>::with_builder(cluster.builder())
+    let mut map = Map::<u64>::with_builder(builder.clone())
         .unwrap()
-        .limit(cluster.workers());
+        .limit(workers);
     for x in 0..CALLS {
         map.call_fn(square, x).unwrap();
     }
     assert_eq!(map.into_vec().unwrap()[3], 9);
-    say(
-        &format!("{prefix}_call_item"),
-        t.elapsed().as_secs_f64() / CALLS as f64,
-    );
+    t.elapsed().as_secs_f64() / CALLS as f64
+}
 
-    // One message each way per call on workers that stay: what rank 0
-    // (this process) spends per task bounds how many ranks it can feed.
+/// One message each way per call on workers that stay: what rank 0
+/// (this process) spends per task bounds how many ranks it can feed.
+fn reused(prefix: &str, cluster: &pprocess_mpi::Cluster) {
     let cpu = cpu_seconds();
     let t = Instant::now();
     let mut queue = Queue::<u64>::with_builder(cluster.builder())
@@ -401,7 +426,17 @@ fn main() {
         "hop_rtt64",
         "mpi_rtt64",
     );
+    ratio(
+        "rtt64: bridge over shared memory / raw mpi",
+        "mpi_shm_rtt64",
+        "raw_rtt64",
+    );
     ratio("1 MiB throughput: bridge / raw mpi", "raw_mib", "mpi_mib");
+    ratio(
+        "1 MiB throughput: over shared memory / raw",
+        "raw_mib",
+        "mpi_shm_mib",
+    );
     ratio("1 MiB throughput: bridge / forked", "fork_mib", "mpi_mib");
     ratio(
         "pmap 200 x 5 ms, 3 ranks: speedup",
@@ -422,6 +457,11 @@ fn main() {
         "call_fn per call: ranks / forked",
         "mpi_call_item",
         "fork_call_item",
+    );
+    ratio(
+        "call_fn per call: shared memory / socketpair",
+        "mpi_shm_call_item",
+        "mpi_call_item",
     );
 }
 

@@ -1,6 +1,6 @@
 //! Rank 0's bridge: the thread that owns MPI relays between each worker's
-//! end of its channel (a [`Session`]; shared memory from a cluster's
-//! builder) and the rank that serves it, so that the caller's end is an
+//! end of its channel (a [`Session`], over the builder's transport) and the
+//! rank that serves it, so that the caller's end is an
 //! ordinary channel an `Exchange` waits on with mio.
 //!
 //! The loop: take the pool's commands (new sessions, stop), receive the

@@ -42,10 +42,10 @@
 //!
 //! [`Cluster::builder`] is a [`Builder`] whose `start_fn` starts a worker
 //! on a free rank instead of forking one: on rank 0, the MPI thread relays
-//! between the rank and one end of a shared-memory channel
-//! ([`TransportKind::SharedMemory`](pprocess_exchange::TransportKind::SharedMemory)),
-//! and the other end is an ordinary channel that an exchange waits on with
-//! mio beside any other.
+//! between the rank and one end of a socketpair (or of the builder's
+//! [`transport`](Builder::transport), shared memory for instance), and the
+//! other end is an ordinary channel that an exchange waits on with mio
+//! beside any other.
 //! So [`Map`] and [`Queue`](pprocess_exchange::Queue) with `call_fn` and
 //! `manage_fn`, and [`pmap_fn`], run over ranks unchanged; a worker holds
 //! its rank until its channel ends. Without MPI, the same builder forks.
@@ -191,9 +191,17 @@ impl Cluster {
     /// [`Error::Fork`] whose source is `EAGAIN`.
     /// Only remote functions go to ranks: [`Builder::start`] and
     /// [`Builder::create`] fork this process, which must not happen under
-    /// MPI. Under MPI the builder's transport is
-    /// [`TransportKind::SharedMemory`]: the channel runs between the caller
-    /// and rank 0's bridge thread, in memory.
+    /// MPI.
+    ///
+    /// Under MPI a worker's channel runs between the caller and rank 0's
+    /// bridge thread, over the builder's [`Builder::transport`]: a
+    /// socketpair unless told otherwise. For workers that move large
+    /// messages, ask for [`TransportKind::SharedMemory`]: in
+    /// `docs/BENCHMARKS.md` it moved 1 MiB to a rank at about 2.3 × the
+    /// socketpair's rate and took about a fifth off a 64-byte round trip,
+    /// but it costs about 150 µs more to open a worker (a call per worker
+    /// with `call_fn` went from about 50 to 200 µs), so the default stays
+    /// a socketpair.
     ///
     /// [`TransportKind::SharedMemory`]: pprocess_exchange::TransportKind::SharedMemory
     /// [`Queue::with_builder`]: pprocess_exchange::Queue::with_builder
@@ -221,12 +229,7 @@ impl Cluster {
         match &self.backend {
             Backend::Local(l) => l.builder(),
             #[cfg(feature = "mpi")]
-            // The caller and the bridge are threads of one process: the
-            // frames between them go through shared memory, with no
-            // system call while the bridge polls.
-            Backend::Mpi(r) => Builder::new()
-                .spawner(std::sync::Arc::new(r.spawner()))
-                .transport(pprocess_exchange::TransportKind::SharedMemory),
+            Backend::Mpi(r) => Builder::new().spawner(std::sync::Arc::new(r.spawner())),
         }
     }
 

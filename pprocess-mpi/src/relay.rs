@@ -1,6 +1,6 @@
 //! One worker's relay on rank 0, without MPI: the bridge's end of the
-//! transport (shared memory, from a cluster's builder) whose other end is
-//! the caller's channel.
+//! transport (a socketpair, or what the builder asked for) whose other end
+//! is the caller's channel.
 //!
 //! A [`Session`] reads the frames the caller sends, turns each data frame
 //! into a task for its rank, and writes the rank's reply frames back. A
