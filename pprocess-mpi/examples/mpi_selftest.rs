@@ -311,6 +311,44 @@ fn main() {
     );
 
     check(
+        "over shared memory, messages larger than the ring cross both ways, in order",
+        (|| {
+            let builder = cluster
+                .builder()
+                .transport(pprocess_exchange::TransportKind::SharedMemory)
+                .socket_buffer_size(64 << 10);
+            let mut ch = builder
+                .start_fn(RemoteFn::new(reverse))
+                .map_err(|e| e.to_string())?;
+            let big: Vec<u8> = (0..300_000u32).map(|i| (i % 100) as u8).collect();
+            let sent = [vec![1u8, 2, 3], big, Vec::new()];
+            for v in &sent {
+                ch.send(v).map_err(|e| e.to_string())?;
+            }
+            for v in &sent {
+                let back: Vec<u8> = ch
+                    .receive_timeout(Duration::from_secs(30))
+                    .map_err(|e| e.to_string())?;
+                if !back.iter().rev().eq(v.iter()) {
+                    return Err(format!("a reply of {} bytes is wrong", back.len()));
+                }
+            }
+            let mut map = Map::<u64>::with_builder(builder)
+                .map_err(|e| e.to_string())?
+                .limit(cluster.workers());
+            for x in 0..30u64 {
+                map.call_fn(square, x).map_err(|e| e.to_string())?;
+            }
+            let got = map.into_vec().map_err(|e| e.to_string())?;
+            if got == (0..30).map(|x| x * x).collect::<Vec<_>>() {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        })(),
+    );
+
+    check(
         "with every rank held, start_fn is EAGAIN; a rank let go is given again",
         (|| {
             if expected_ranks < 2 {
