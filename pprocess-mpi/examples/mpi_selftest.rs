@@ -52,6 +52,20 @@ fn pair_product((i, j): (u32, u32)) -> (u32, u32, u32) {
     (i, i * j, std::process::id())
 }
 
+/// Descriptors this process has open.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+/// Shared-memory rings this process maps.
+fn shm_mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map_or(0, |m| {
+        m.lines()
+            .filter(|l| l.contains("memfd:pprocess-shm"))
+            .count()
+    })
+}
+
 fn die_at(x: u64) -> u64 {
     let target = std::env::var("PPROCESS_MPI_DIE_AT").ok();
     if target.and_then(|t| t.parse::<u64>().ok()) == Some(x) {
@@ -311,8 +325,10 @@ fn main() {
     );
 
     check(
-        "over shared memory, messages larger than the ring cross both ways, in order",
+        "over shared memory, messages larger than the ring cross both ways, in order; \
+         no descriptor or mapping is left",
         (|| {
+            let before = (open_fds(), shm_mappings());
             let builder = cluster
                 .builder()
                 .transport(pprocess_exchange::TransportKind::SharedMemory)
@@ -340,10 +356,24 @@ fn main() {
                 map.call_fn(square, x).map_err(|e| e.to_string())?;
             }
             let got = map.into_vec().map_err(|e| e.to_string())?;
-            if got == (0..30).map(|x| x * x).collect::<Vec<_>>() {
-                Ok(())
-            } else {
-                Err(format!("{got:?}"))
+            if got != (0..30).map(|x| x * x).collect::<Vec<_>>() {
+                return Err(format!("{got:?}"));
+            }
+            drop(ch);
+            // The bridge lets its ends go once it has seen the callers'
+            // go: wait for that, within a deadline.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let now = (open_fds(), shm_mappings());
+                if now == before {
+                    return Ok(());
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(format!(
+                        "(descriptors, shared mappings) {before:?} before, {now:?} after"
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
         })(),
     );
