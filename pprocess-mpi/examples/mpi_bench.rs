@@ -159,14 +159,7 @@ fn measure(prefix: &str, cluster: &pprocess_mpi::Cluster, iters: u64) {
 /// A worker's 64-byte round trip and 1 MiB to it, on `builder`.
 fn transfers(prefix: &str, builder: &Builder<MessagePack>) {
     let mut ch = builder.start_fn(RemoteFn::new(echo)).expect("echo worker");
-    let small = ByteBuf::from(vec![7u8; 64]);
-    let mut rtt = || {
-        ch.send(&small).unwrap();
-        let back: ByteBuf = ch.receive().unwrap();
-        assert_eq!(back.len(), 64);
-    };
-    per(200, &mut rtt);
-    say(&format!("{prefix}_rtt64"), per(RTT_ROUNDS, &mut rtt));
+    say(&format!("{prefix}_rtt64"), rtt64(&mut ch));
     drop(ch);
 
     let mut ch = builder
@@ -179,6 +172,19 @@ fn transfers(prefix: &str, builder: &Builder<MessagePack>) {
     };
     per(10, &mut mib);
     say(&format!("{prefix}_mib"), per(MIB_ROUNDS, &mut mib));
+}
+
+/// Seconds per round trip of a 64-byte `ByteBuf` on `ch`, whose other
+/// end echoes it (after 200 round trips of warm-up).
+fn rtt64(ch: &mut pprocess_exchange::Channel) -> f64 {
+    let small = ByteBuf::from(vec![7u8; 64]);
+    let mut rtt = || {
+        ch.send(&small).unwrap();
+        let back: ByteBuf = ch.receive().unwrap();
+        assert_eq!(back.len(), 64);
+    };
+    per(200, &mut rtt);
+    per(RTT_ROUNDS, &mut rtt)
 }
 
 /// A `Map` of [`CALLS`] `call_fn`s on `builder`, a worker per call:
@@ -238,14 +244,7 @@ fn hop() {
         }
     });
     let mut ch: pprocess_exchange::Channel = pprocess_exchange::Channel::new(Box::new(ours));
-    let small = ByteBuf::from(vec![7u8; 64]);
-    let mut rtt = || {
-        ch.send(&small).unwrap();
-        let back: ByteBuf = ch.receive().unwrap();
-        assert_eq!(back.len(), 64);
-    };
-    per(200, &mut rtt);
-    say("hop_rtt64", per(RTT_ROUNDS, &mut rtt));
+    say("hop_rtt64", rtt64(&mut ch));
     drop(ch);
     echo.join().unwrap();
 }
