@@ -130,11 +130,15 @@ impl Session {
                 self.rbuf.truncate(GAP);
                 self.filled = GAP;
             }
+            // No more than `room()`, even into a larger reused buffer: the
+            // bytes after a frame are copied to the next buffer when the
+            // frame is cut, so reading far ahead would copy them again and
+            // again.
             let want = self.filled + self.room();
             if self.rbuf.len() < want {
                 self.rbuf.resize(want, 0);
             }
-            match self.end.read(&mut self.rbuf[self.filled..]) {
+            match self.end.read(&mut self.rbuf[self.filled..want]) {
                 Ok(0) => {
                     self.caller_gone();
                     return;

@@ -239,3 +239,55 @@ fn frames_sent_together_and_a_large_one_become_intact_tasks_in_order_in_reused_b
         }
     }
 }
+
+#[test]
+fn small_frames_after_a_large_one_are_read_a_little_at_a_time() {
+    for kind in KINDS {
+        let (ours, theirs) = ends(kind);
+        let f = RemoteFn::<MessagePack>::new(reverse);
+        let mut s = Session::new(theirs, f.to_bytes(), 8 << 20).unwrap();
+        let mut caller: Channel<MessagePack> = Channel::new(ours);
+        let big = vec![5u8; 1 << 20];
+        let writer = std::thread::spawn(move || {
+            caller.send(&big).unwrap();
+            caller
+        });
+        let task = loop {
+            s.read();
+            if let Some(task) = s.next_task() {
+                break task;
+            }
+            std::thread::yield_now();
+        };
+        let mut caller = writer.join().unwrap();
+        // The large buffer is the spare now; small frames come in a batch.
+        s.recycle(task);
+        s.inflight = false;
+        // One small frame: cut alone, it leaves the large buffer to read
+        // the next frames into.
+        caller.send(&vec![1u8]).unwrap();
+        s.read();
+        assert_eq!(s.tasks.len(), 1, "{kind:?}");
+        assert!(s.rbuf.len() >= 1 << 20, "{kind:?}: the spare is in use");
+        // About 24 KB of frames, in one write.
+        for i in 0..2000u32 {
+            caller.feed(&i.to_le_bytes().to_vec()).unwrap();
+        }
+        caller.flush().unwrap();
+        s.read();
+        assert_eq!(s.tasks.len(), 2001, "{kind:?}");
+        // Each read took at most 4 KiB (the room when no frame is half
+        // in), so each task's buffer holds its frame and at most a read's
+        // worth after it, but for the first, which is the large one. Read
+        // as far as the large buffer goes, the bytes after each frame
+        // would be copied to the next buffer again and again (each task
+        // holding the rest of the batch).
+        let large: Vec<usize> = s
+            .tasks
+            .iter()
+            .map(|t| t.buf.len())
+            .filter(|&n| n > 16 << 10)
+            .collect();
+        assert!(large.len() <= 1, "{kind:?}: buffers of {large:?} bytes");
+    }
+}
